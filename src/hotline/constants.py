@@ -1,0 +1,126 @@
+"""Every protocol constant of Hotline, in one file (as wireguard-go keeps ``device/constants.go``).
+
+Nothing here is negotiated: a peer that disagrees with any of these values simply fails to talk
+to us. Changing a value that reaches the wire is a new protocol version (``PROTOCOL_VERSION``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Version -----------------------------------------------------------------------------------
+#: Carried in every Noise prologue. A new version changes the prologue, so old and new never mix.
+PROTOCOL_VERSION: Final = b"hotline/1"
+
+# --- Signature labels ------------------------------------------------------------------------
+# Every signature in Hotline carries its own label, so that none can be replayed for another
+# purpose. Ed25519 signs ``label || message``; ML-DSA-87 signs ``message`` with ``label`` as its
+# FIPS 204 context string. No label is a prefix of another.
+LABEL_HANDSHAKE_PROOF: Final = b"hotline/1 handshake proof"
+LABEL_CARD: Final = b"hotline/1 card"
+LABEL_CHAIN_HEAD: Final = b"hotline/1 chain head"
+LABEL_RECEIPT: Final = b"hotline/1 receipt"
+LABEL_CHECKPOINT: Final = b"hotline/1 checkpoint"
+LABEL_STATEMENT: Final = b"hotline/1 statement"
+
+# --- The handshake (docs/protocol.md §2) ---------------------------------------------------------
+#: The one Noise suite a station runs. Nothing is negotiated: any other name is refused.
+#: KKhfs = ``-> s  <- s  ...  -> e, es, e1, ss  <- e, ee, ekem1, se`` (snow/Signal placement).
+NOISE_PROTOCOL_NAME: Final = "Noise_KKhfs_25519+MLKEM1024_AESGCM_SHA512"
+
+#: A line id is SHA-512 of both cards' fingerprints, sorted: 64 bytes, carried in the prologue.
+LINE_ID_LEN: Final = 64
+
+#: ``mac1`` is the first 32 bytes of HMAC-SHA512: 256 bits against forgery, as WireGuard's 128
+#: bits doubled for the post-quantum (Grover) margin the rest of the suite keeps.
+MAC1_LEN: Final = 32
+#: HKDF info prefix of the per-pair, per-direction mac1 key (the sender's static key follows).
+MAC1_KEY_INFO: Final = b"hotline/1 mac1"
+
+#: msg1 payload: the initiator's timestamp, milliseconds since the Unix epoch, big-endian u64.
+TIMESTAMP_LEN: Final = 8
+
+#: Exact handshake message sizes (any other length is refused before any work):
+#: msg1 = e (32) + EncryptAndHash(e1 pk: 1568) (+16 tag) + EncryptAndHash(timestamp) (+16 tag).
+NOISE_MSG1_LEN: Final = 32 + (1568 + 16) + (TIMESTAMP_LEN + 16)
+#: msg1 on the wire: the Noise message followed by its mac1.
+MSG1_LEN: Final = NOISE_MSG1_LEN + MAC1_LEN
+#: msg2 = e (32) + EncryptAndHash(ekem1 ct: 1568) (+16 tag) + EncryptAndHash(empty) (16 tag).
+MSG2_LEN: Final = 32 + (1568 + 16) + 16
+#: Ed25519 (64) and ML-DSA-87 (4627) signatures in a PROOF frame body.
+ED25519_SIGNATURE_LEN: Final = 64
+MLDSA87_SIGNATURE_LEN: Final = 4627
+#: A proof flight: one transport message holding a PROOF frame (2-byte header + both signatures).
+PROOF_LEN: Final = 2 + ED25519_SIGNATURE_LEN + MLDSA87_SIGNATURE_LEN + 16
+
+# --- Pre-authentication limits, enforced by the I/O layer (docs/protocol.md §2.7) ----------------
+#: Connections that have not finished a handshake, all sources together. Each costs a bounded
+#: receive buffer and, once mac1 identified a paired peer, one handshake; 64 is far more than a
+#: handful of paired stations ever need at once, and small enough that a flood stays cheap.
+MAX_PREAUTH_CONNECTIONS: Final = 64
+#: Unauthenticated connections from one source address: a station dials each path once, plus a
+#: crossing dial and a retry; more than 4 from one address is a flood, not a peer.
+MAX_PREAUTH_PER_SOURCE: Final = 4
+#: Seconds from accept (or dial) to both proofs verified. The four flights take two round trips
+#: and ~10 ms of CPU; 5 s (WireGuard's REKEY_TIMEOUT) covers a slow satellite path.
+HANDSHAKE_DEADLINE: Final = 5.0
+
+# --- Rekey and session lifetime, WireGuard's values (device/constants.go) -------------------------
+#: The initiator of the current session starts a new handshake after this many seconds.
+REKEY_AFTER_TIME: Final = 120.0
+#: The responder of the current session rekeys after this many seconds, if the initiator did not.
+RESPONDER_REKEY_AFTER_TIME: Final = 130.0
+#: A session whose keys are this old is refused: the connection closes.
+REJECT_AFTER_TIME: Final = 180.0
+#: A rekey handshake that has not completed after this many seconds is started again.
+REKEY_TIMEOUT: Final = 5.0
+#: Start a rekey once this many messages were sent under one session's keys.
+REKEY_AFTER_MESSAGES: Final = 2**60
+#: Never send or accept a transport message with a nonce at or above this.
+REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
+
+# --- Session wire and frames (docs/protocol.md §3) -----------------------------------------------
+#: Every Noise message on a stream is preceded by its length, 2 bytes big-endian (Noise §3 caps
+#: a message at 65535 bytes so that it fits).
+LENGTH_PREFIX_LEN: Final = 2
+#: Largest Noise message (Noise spec §3).
+MAX_NOISE_MESSAGE_LEN: Final = 65535
+#: Largest frame: the plaintext of one transport message (the AEAD tag takes 16 bytes).
+MAX_FRAME_LEN: Final = MAX_NOISE_MESSAGE_LEN - 16
+#: Frame header: version byte, type byte.
+FRAME_HEADER_LEN: Final = 2
+#: Largest frame body.
+MAX_FRAME_BODY_LEN: Final = MAX_FRAME_LEN - FRAME_HEADER_LEN
+#: The one frame version this code speaks; any other is refused.
+FRAME_VERSION: Final = 0x01
+
+#: Frame type codes. Later issues add theirs here, never reusing a code.
+FRAME_HELLO: Final = 0x01
+FRAME_DATA: Final = 0x02
+FRAME_PING: Final = 0x03
+FRAME_PONG: Final = 0x04
+FRAME_REKEY: Final = 0x05
+FRAME_SWITCH: Final = 0x06
+FRAME_CLOSE: Final = 0x07
+FRAME_PROOF: Final = 0x08
+
+#: HELLO body: small for now; later issues carry sync heads in it (a few hashes and counters).
+MAX_HELLO_LEN: Final = 4096
+#: DATA body: opaque bytes, as many as fit in one frame.
+MAX_DATA_LEN: Final = MAX_FRAME_BODY_LEN
+#: CLOSE text: one short line for the operator's log, UTF-8.
+MAX_CLOSE_TEXT_LEN: Final = 128
+#: REKEY body carries one flight of the next handshake; the largest is a proof.
+MAX_REKEY_MESSAGE_LEN: Final = PROOF_LEN
+#: Pings awaiting their pong; older ones are forgotten (their RTT is simply not measured).
+MAX_OUTSTANDING_PINGS: Final = 16
+#: Per-path heartbeat period (DESIGN.md: 250 ms, a path is down after 3 misses).
+PING_INTERVAL: Final = 0.25
+
+# --- Hash labels -----------------------------------------------------------------------------
+# Domain separation for the hashes that name identities. Each is hashed as ``SHA-512(label ||
+# input)``; the input layouts are in docs/identity.md. No label is a prefix of another label.
+#: The fingerprint of a card: over its name and its three public keys, never its addresses.
+LABEL_FINGERPRINT: Final = b"hotline/1 fingerprint"
+#: The line id of two paired stations: over both card fingerprints, sorted.
+LABEL_LINE_ID: Final = b"hotline/1 line id"
