@@ -6,6 +6,8 @@ distinct exit code, never a traceback. Each package subclasses it with its own c
 
 from __future__ import annotations
 
+import enum
+
 
 class HotlineError(Exception):
     """A failure explained to the operator in one line.
@@ -15,3 +17,42 @@ class HotlineError(Exception):
     """
 
     exit_code: int = 1
+
+
+class ExitCode(enum.IntEnum):
+    """Every exit status of the ``hotline`` command, in one table (the README lists it too).
+
+    Scripts branch on these, so a value never changes meaning once released. 1 is a failure
+    with no more specific code, 2 a command-line usage error (as click reports it), 70 an
+    internal error (a bug), 74 an operating-system I/O error, 130 an interrupt.
+    """
+
+    FAILURE = 1
+    USAGE = 2
+    # --- the station home ----------------------------------------------------------------------
+    HOME_MISSING = 10
+    HOME_UNSAFE = 11
+    STATION_EXISTS = 12
+    CONFIG_INVALID = 13
+    INPUT_UNREADABLE = 14
+    NOT_INTERACTIVE = 15
+    # --- keys at rest --------------------------------------------------------------------------
+    WRONG_PASSPHRASE = 20
+    KEY_FILE_CORRUPT = 21
+    PASSPHRASE_UNAVAILABLE = 22
+    # --- cards, fingerprints, pairing ----------------------------------------------------------
+    CARD_INVALID = 30
+    CARD_BAD_SIGNATURE = 31
+    CARD_UNKNOWN_VERSION = 32
+    CARD_NO_POST_QUANTUM_KEY = 33
+    FINGERPRINT_MISMATCH = 34
+    FINGERPRINT_MALFORMED = 35
+    PEER_CONFLICT = 36
+    PEER_UNKNOWN = 37
+    PEERS_FILE_INVALID = 38
+    # --- generic -------------------------------------------------------------------------------
+    #: pyca/cryptography cannot do ML-KEM-1024 or ML-DSA-87 here (sysexits EX_UNAVAILABLE).
+    CRYPTO_UNSUPPORTED = 69
+    INTERNAL = 70
+    IO_ERROR = 74
+    INTERRUPTED = 130

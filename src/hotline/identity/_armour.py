@@ -1,0 +1,82 @@
+"""Text armour for cards: PEM-like lines that survive e-mail, chat and copy-paste.
+
+Written form (docs/identity.md §3)::
+
+    -----BEGIN HOTLINE CARD-----
+    <standard base64 of the card, 64 characters a line>
+    =<8 base32 characters: the first 5 bytes of SHA-256(card)>
+    -----END HOTLINE CARD-----
+
+Reading is tolerant of what transports do to *layout* and strict about *content*: line ends
+(CR LF, CR), indentation, trailing spaces, quote prefixes (``> ``, ``>> ``) and re-wrapped
+lines are all accepted, and text around the armour is ignored; but the base64 must be canonical,
+the checksum must match, and there must be exactly one armoured block.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from typing import Final
+
+from ._constants import (
+    ARMOUR_BEGIN,
+    ARMOUR_CHECKSUM_LEN,
+    ARMOUR_END,
+    ARMOUR_LINE_LEN,
+    MAX_ARMOUR_TEXT_LEN,
+)
+from ._errors import CardFormatError
+
+#: Quote prefixes and indentation: any run of whitespace and ``>`` at the start of a line.
+#: Neither can occur inside base64, so stripping them never removes card data.
+_PREFIX_RE: Final = re.compile(r"^[\s>]*")
+_WHITESPACE_RE: Final = re.compile(r"\s+")
+#: The armour body once joined: base64 (with its padding), then ``=`` and the checksum. Base32
+#: has no ``=``, so the checksum starts after the *last* ``=`` and the split is unambiguous.
+_BODY_RE: Final = re.compile(r"(?P<data>[A-Za-z0-9+/]*={0,2})=(?P<checksum>[A-Z2-7]{8})")
+
+
+def _checksum(data: bytes) -> str:
+    return base64.b32encode(hashlib.sha256(data).digest()[:ARMOUR_CHECKSUM_LEN]).decode("ascii")
+
+
+def armour(data: bytes) -> str:
+    """Return ``data`` (an encoded card) as armoured text ending with a newline."""
+    encoded = base64.b64encode(data).decode("ascii")
+    lines = [encoded[i : i + ARMOUR_LINE_LEN] for i in range(0, len(encoded), ARMOUR_LINE_LEN)]
+    return "\n".join([ARMOUR_BEGIN, *lines, "=" + _checksum(data), ARMOUR_END]) + "\n"
+
+
+def dearmour(text: str) -> bytes:
+    """Return the bytes inside the one armoured block in ``text``.
+
+    Raises:
+        CardFormatError: text too long, no block or more than one, bad base64, bad checksum.
+    """
+    if len(text) > MAX_ARMOUR_TEXT_LEN:
+        raise CardFormatError(f"not a card: more than {MAX_ARMOUR_TEXT_LEN} characters of text")
+    lines = [_PREFIX_RE.sub("", line).rstrip() for line in text.splitlines()]
+    begins = [i for i, line in enumerate(lines) if line == ARMOUR_BEGIN]
+    ends = [i for i, line in enumerate(lines) if line == ARMOUR_END]
+    if not begins or not ends:
+        raise CardFormatError(f"not a card: no {ARMOUR_BEGIN} ... {ARMOUR_END} block found")
+    if len(begins) > 1 or len(ends) > 1 or ends[0] < begins[0]:
+        raise CardFormatError("not a card: expected exactly one armoured card in the text")
+    joined = _WHITESPACE_RE.sub("", "".join(lines[begins[0] + 1 : ends[0]]))
+    match = _BODY_RE.fullmatch(joined)
+    if match is None:
+        raise CardFormatError("damaged card: the armour is not base64 followed by a checksum line")
+    try:
+        data = base64.b64decode(match["data"], validate=True)
+    except binascii.Error:
+        raise CardFormatError("damaged card: the armour is not valid base64") from None
+    if base64.b64encode(data).decode("ascii") != match["data"]:
+        raise CardFormatError("damaged card: the armour is not canonical base64")
+    if match["checksum"] != _checksum(data):
+        raise CardFormatError(
+            "damaged card: the armour checksum does not match (the text was changed in transit)"
+        )
+    return data

@@ -1,0 +1,12 @@
+"""The station: one office's installation. For now its home directory and its configuration."""
+
+from ._config import ConfigError as ConfigError
+from ._config import StationConfig as StationConfig
+from ._home import CONFIG_FILE as CONFIG_FILE
+from ._home import KEYS_FILE as KEYS_FILE
+from ._home import PEERS_FILE as PEERS_FILE
+from ._home import HomeMissingError as HomeMissingError
+from ._home import HomeUnsafeError as HomeUnsafeError
+from ._home import StationExistsError as StationExistsError
+from ._home import StationHome as StationHome
+from ._home import UnlockedStation as UnlockedStation
