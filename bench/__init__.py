@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench_*.py`` module prints a table; results are kept in BENCHMARKS.md."""

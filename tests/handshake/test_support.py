@@ -1,0 +1,89 @@
+"""The start-up check of the crypto backend, the crossing rule, timestamps, the public surface."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
+
+import hotline.handshake
+import hotline.session
+from hotline.errors import HotlineError
+from hotline.handshake import (
+    CryptoSupportError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    check_crypto_support,
+    next_timestamp,
+    preferred_initiator,
+    prologue,
+)
+from hotline.handshake._timestamps import decode_timestamp, encode_timestamp
+
+
+def test_this_build_supports_the_suite() -> None:
+    check_crypto_support()
+
+
+def _unsupported(*args: object) -> None:
+    raise UnsupportedAlgorithm("not in this OpenSSL")
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [(mlkem.MLKEM1024PrivateKey, "ML-KEM-1024"), (mldsa.MLDSA87PrivateKey, "ML-DSA-87")],
+)
+def test_a_build_without_ml_kem_or_ml_dsa_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, target: type, name: str
+) -> None:
+    monkeypatch.setattr(target, "generate", classmethod(_unsupported))
+    with pytest.raises(CryptoSupportError) as raised:
+        check_crypto_support()
+    message = str(raised.value)
+    assert name in message and "\n" not in message
+    assert isinstance(raised.value, HotlineError) and raised.value.exit_code not in (0, 1)
+
+
+def test_preferred_initiator_is_the_lower_key_from_both_sides() -> None:
+    low, high = bytes(31) + b"\x01", b"\x01" + bytes(31)
+    assert preferred_initiator(low, high) == preferred_initiator(high, low) == low
+    with pytest.raises(LocalProtocolError):
+        preferred_initiator(low, low)
+
+
+def test_the_prologue_is_version_and_line_id() -> None:
+    assert prologue(bytes(range(64))) == b"hotline/1" + bytes(range(64))
+    with pytest.raises(LocalProtocolError):
+        prologue(bytes(63))
+
+
+def test_timestamps() -> None:
+    assert next_timestamp(0, 1.0015) == 1001
+    assert next_timestamp(5000, 1.0) == 5001  # the clock went back: still rising
+    assert decode_timestamp(encode_timestamp(2**64 - 1)) == 2**64 - 1
+    with pytest.raises(RemoteProtocolError):
+        decode_timestamp(bytes(7))
+    with pytest.raises(LocalProtocolError):
+        next_timestamp(2**64 - 1, 0.0)
+
+
+def _public(module: object) -> set[str]:
+    return {name for name in dir(module) if not name.startswith("_")}
+
+
+def test_the_public_surface() -> None:
+    assert _public(hotline.handshake) == {
+        "CryptoSupportError", "Established", "Initiator", "KatHooks", "LocalCredentials",
+        "LocalProtocolError", "PROTOCOL", "PairedPeer", "PeerKeys", "PeerTable", "ProofError",
+        "RemoteProtocolError", "ReplayError", "Responder", "Role", "Stage", "UnknownPeerError",
+        "check_crypto_support", "mac1", "mac1_key", "next_timestamp", "preferred_initiator",
+        "proof_message", "prologue",
+    }  # fmt: skip
+    assert _public(hotline.session) == {
+        "Acceptor", "Close", "CloseReason", "Connection", "ConnectionState",
+        "ConnectionTerminated", "Data", "Event", "Flight", "Frame", "FrameCodec", "FrameError",
+        "FrameReceived", "Hello", "Identified", "LocalProtocolError", "Ping", "PingReceived",
+        "Pong", "PongReceived", "Rejected", "RemoteProtocolError", "Rekey", "SESSION_FRAMES",
+        "SessionConfig", "SessionEstablished", "Switch", "TimestampAccepted", "TimestampSent",
+        "with_length",
+    }  # fmt: skip
