@@ -124,3 +124,49 @@ PING_INTERVAL: Final = 0.25
 LABEL_FINGERPRINT: Final = b"hotline/1 fingerprint"
 #: The line id of two paired stations: over both card fingerprints, sorted.
 LABEL_LINE_ID: Final = b"hotline/1 line id"
+
+# --- The record: envelopes, chain heads, receipts, NACKs, checkpoints (docs/record-format.md) --
+#: The version byte that opens every envelope header; any other is refused (a new version of the
+#: record is a new protocol version, and changes the ``hotline/1`` labels too).
+RECORD_VERSION: Final = 1
+#: Signature label of a NACK, the signed refusal of an item (the other record labels are above).
+#: Acknowledgements need none: they are envelopes of kind ACK, covered by the chain-head
+#: signature like any message.
+LABEL_NACK: Final = b"hotline/1 nack"
+#: Hash labels of the record, each hashed as ``SHA-512(label || encoding)``.
+LABEL_ENVELOPE: Final = b"hotline/1 envelope"
+LABEL_BODY: Final = b"hotline/1 body"
+LABEL_RECORD: Final = b"hotline/1 record"
+#: Every record hash is a full SHA-512 digest: CNSA 2.0's hash, and 256-bit collision resistance
+#: against a quantum adversary's Grover/BHT speed-up.
+RECORD_HASH_LEN: Final = 64
+#: Every body opens with this many random bytes, so a body redacted to its hash cannot be guessed
+#: back by hashing candidate texts ("yes", "received") — 256 bits, beyond any dictionary.
+BODY_SALT_LEN: Final = 32
+#: Text of one message or test: 60 KiB, so an envelope (296-byte header, salt, lengths) stays
+#: below one session frame (65,517 bytes) with room to spare. Longer texts and files will travel
+#: as chunked attachments (a later issue), never as one giant envelope.
+MAX_TEXT_LEN: Final = 60 * 1024
+#: Attachments one message may reference; version 1 carries none (the count must be 0).
+MAX_ATTACHMENTS: Final = 0
+#: Operator name in an acknowledgement: a name or a call sign, not a biography.
+MAX_OPERATOR_NAME_LEN: Final = 64
+#: Free note in an acknowledgement ("passed to the minister"), UTF-8 bytes.
+MAX_ACK_NOTE_LEN: Final = 1024
+#: Reason text in a NACK: one line for both operators' alarms, UTF-8 bytes.
+MAX_NACK_TEXT_LEN: Final = 256
+#: Text of a signed public statement: a communiqué, not a book.
+MAX_STATEMENT_TEXT_LEN: Final = 16 * 1024
+#: Envelopes a receiver holds past the last chain head before refusing (NACK UNCOVERED): they
+#: wait in memory for their signature, so this bounds memory (256 x 61 KiB ~ 15 MiB), and it
+#: bounds the sender's sequencing batch, which one head signature always covers.
+MAX_UNCOVERED_ENVELOPES: Final = 256
+#: Signed heads a receiver holds ahead of the envelopes they name (a head stated at session
+#: start, then one per batch in flight); more is a peer that signs without sending.
+MAX_HEADS_AHEAD: Final = 16
+#: While traffic flows, the stations co-sign a checkpoint at least this often (seconds).
+CHECKPOINT_INTERVAL: Final = 10.0
+#: Two station clocks further apart than this (plus the measured RTT) do not co-sign a
+#: checkpoint and raise the clock alarm: NTP keeps honest clocks within tens of ms, so one
+#: second is a fault, not jitter.
+CLOCK_SKEW_BOUND_MS: Final = 1_000
