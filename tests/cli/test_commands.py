@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import _terminal
+from hotline.cli._options import WEAK_KDF_WARNING
 from hotline.constants import LABEL_CARD
 from hotline.errors import ExitCode
-from hotline.identity import Card, StationKeys
+from hotline.identity import KDF_PROFILES, Card, StationKeys
 from hotline.identity._armour import armour
 
 from ..identity import spec
@@ -219,7 +220,8 @@ def test_pair_refuses_a_name_paired_with_other_keys_unless_replace(
 
     result = cli("--home", jerusalem, "pair", impostor_card, "--fingerprint", code, "--replace")
     assert result.code == 0
-    assert result.err.startswith("warning:") and "revoked" in result.err
+    (warning,) = result.notices
+    assert warning.startswith("warning: moscow was paired with other keys") and "revoked" in warning
     (active,) = _peers(cli, jerusalem)
     assert active["fingerprint"] == code and active["addresses"] == ["10.6.6.6:7402"]
 
@@ -259,7 +261,9 @@ def test_interactive_pair_makes_the_operator_type_the_code(
     result = cli("--home", jerusalem, "pair", moscow_card, stdin=code + "\n")
     assert result.code == 0, result.err
     assert "moscow" in result.err and "127.0.0.1:7402" in result.err
-    assert code not in result.err + result.out  # never shown: it must come from the other side
+    shown = result.err + result.out
+    assert code not in shown  # never shown: it must come from the other side
+    assert code.replace(" ", "") not in shown.replace(" ", "")  # in no layout either
     assert [p["name"] for p in _peers(cli, jerusalem)] == ["moscow"]
 
 
@@ -390,3 +394,53 @@ def test_unpair_unknown(cli: Cli, two: tuple[Path, Path, Path]) -> None:
     result = cli("--home", jerusalem, "unpair", "washington")
     assert result.code == ExitCode.PEER_UNKNOWN
     assert "washington" in result.error_line
+
+
+# --- weak key files ----------------------------------------------------------------------------
+
+
+def test_every_unlock_of_a_weak_key_file_warns(cli: Cli, two: tuple[Path, Path, Path]) -> None:
+    """A key file made with the test profile (as every station here is) is never silent."""
+    jerusalem, moscow, moscow_card = two
+    code = fingerprint_of(cli, moscow)
+    for args in (
+        ["card"],
+        ["fingerprint"],
+        ["peers"],
+        ["pair", str(moscow_card), "--fingerprint", code],
+        ["unpair", "moscow"],
+    ):
+        result = cli("--home", jerusalem, *args)
+        assert result.code == 0, result.err
+        assert result.err.splitlines().count(WEAK_KDF_WARNING) == 1, args
+        assert WEAK_KDF_WARNING not in result.out
+    wrong = cli("--home", jerusalem, "card", env={"HOTLINE_PASSPHRASE": "guess"})
+    assert WEAK_KDF_WARNING not in wrong.err  # warned only once the file is open
+
+
+def test_a_key_file_as_strong_as_the_strong_profile_does_not_warn(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judged against the strong profile (made cheap here, so the test stays fast)."""
+    monkeypatch.setitem(KDF_PROFILES, "strong", KDF_PROFILES["test"])
+    home = tmp_path / "h"
+    init = ("--home", home, "init", "--name", "h", "--listen", "127.0.0.1:1")
+    created = cli(*init, env={"HOTLINE_KDF_PROFILE": None})
+    assert created.code == 0 and created.err == ""
+    result = cli("--home", home, "card")
+    assert result.code == 0 and result.err == ""
+
+
+@pytest.mark.parametrize("from_env", [True, False])
+def test_init_says_where_the_test_profile_came_from(
+    cli: Cli, tmp_path: Path, from_env: bool
+) -> None:
+    """A stray HOTLINE_KDF_PROFILE in an operator's shell is named, so it can be found."""
+    args = ["--home", tmp_path / "h", "init", "--name", "h", "--listen", "127.0.0.1:1"]
+    if not from_env:
+        args += ["--kdf-profile", "test"]
+    result = cli(*args, env=None if from_env else {"HOTLINE_KDF_PROFILE": None})
+    assert result.code == 0
+    (warning,) = result.notices
+    assert warning.startswith("warning: KDF profile 'test'")
+    assert ("(from HOTLINE_KDF_PROFILE)" in warning) is from_env

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hotline.cli._options import WEAK_KDF_WARNING
+
 HOTLINE = Path(sys.executable).parent / "hotline"
 
 
@@ -87,7 +89,11 @@ def test_two_stations_pair_unpair_and_pair_again(tmp_path: Path) -> None:
     ok("unpair", "jerusalem", env=env_moscow)
     assert json.loads(ok("peers", "--json", env=env_moscow)) == []
     again = hotline("unpair", "jerusalem", env=env_moscow)
-    assert again.returncode == 37 and again.stderr.count("\n") == 1
+    assert again.returncode == 37
+    assert again.stderr.splitlines() == [
+        WEAK_KDF_WARNING,
+        "hotline: error: no station named 'jerusalem' is paired",
+    ]
 
     ok("pair", tmp_path / "jerusalem.card", "--fingerprint", jerusalem_code, env=env_moscow)
     history = json.loads(ok("peers", "--json", "--all", env=env_moscow))
@@ -120,3 +126,20 @@ def test_module_entry_point() -> None:
         check=False,
     )
     assert result.returncode == 0 and result.stdout.strip()
+
+
+def test_passphrase_descriptors(tmp_path: Path) -> None:
+    """--passphrase-fd 2 must not close stderr (the error line would vanish), nor 1 stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env |= {"HOTLINE_KDF_PROFILE": "test", "HOTLINE_PASSPHRASE": "pw"}
+    home = tmp_path / "h"
+    ok("--home", home, "init", "--name", "h", "--listen", "127.0.0.1:1", env=env)
+    del env["HOTLINE_PASSPHRASE"]
+    for fd, name in ((1, "standard output"), (2, "standard error")):
+        result = hotline("--home", home, "card", "--passphrase-fd", str(fd), env=env)
+        assert result.returncode == 22
+        assert result.stderr.startswith(f"hotline: error: --passphrase-fd {fd} is {name}")
+        assert result.stderr.count("\n") == 1
+    piped = hotline("--home", home, "card", "--passphrase-fd", "0", env=env, stdin="pw\n")
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("-----BEGIN HOTLINE CARD-----")

@@ -54,6 +54,12 @@ MANGLES = {
     "quoted twice": lambda t: "".join("> > " + line for line in t.splitlines(keepends=True)),
     "tight quote": lambda t: "".join(">>" + line for line in t.splitlines(keepends=True)),
     "indented": lambda t: "".join("    " + line for line in t.splitlines(keepends=True)),
+    "no-break space quote": lambda t: "".join(
+        ">\u00a0" + line for line in t.splitlines(keepends=True)
+    ),
+    "no-break space indent and trail": lambda t: "".join(
+        "\u00a0\t " + line + "\u00a0\n" for line in t.splitlines()
+    ),
     "in a letter": lambda t: "Dear colleague,\nour card:\n\n" + t + "\nRegards,\n-- \nMoscow\n",
     "everything": lambda t: (
         "On Monday you wrote:\r\n"
@@ -149,3 +155,33 @@ def test_dearmour_returns_exactly_the_bytes() -> None:
     for size in range(0, 200, 7):
         data = bytes(range(size))
         assert dearmour(armour(data)) == data
+
+
+# --- the exact layout rule (docs/identity.md §4 step 2) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "separator",
+    ["\v", "\f", "\x1c", "\x85", "\u2028", "\u2029"],
+    ids=["VT", "FF", "FS", "NEL", "LINE SEPARATOR", "PARAGRAPH SEPARATOR"],
+)
+def test_only_cr_and_lf_end_lines(card: Card, separator: str) -> None:
+    """``str.splitlines`` would split at these too; a second implementation would not."""
+    with pytest.raises(CardFormatError, match="no -----BEGIN"):
+        Card.from_armour(card.armour().replace("\n", separator))
+
+
+@pytest.mark.parametrize(
+    "blank",
+    ["\u2003", "\u3000", "\u202f", "\v"],
+    ids=["EM SPACE", "IDEOGRAPHIC SPACE", "NARROW NO-BREAK SPACE", "VT"],
+)
+def test_only_space_tab_and_no_break_space_are_blanks(card: Card, blank: str) -> None:
+    """Python's ``\\s`` matches these; the rule lists its three blanks instead."""
+    lines = card.armour().splitlines()
+    lines[2] = lines[2][:20] + blank + lines[2][20:]
+    with pytest.raises(CardFormatError, match="damaged card"):
+        Card.from_armour("\n".join(lines))
+    indented = "".join(blank + line + "\n" for line in card.armour().splitlines())
+    with pytest.raises(CardFormatError, match="no -----BEGIN"):
+        Card.from_armour(indented)

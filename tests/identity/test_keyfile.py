@@ -14,6 +14,7 @@ from hotline.identity import (
     KeyFileCorruptError,
     PassphraseUnavailableError,
     StationKeys,
+    UnlockedKeys,
     WrongPassphraseError,
     normalise_passphrase,
     open_key_file,
@@ -175,3 +176,38 @@ def test_unlocked_keys_repr_shows_no_secret(sealed: bytes) -> None:
     assert "_data_key" not in text
     assert unlocked._data_key.hex()[:16] not in text
     assert unlocked.keys.private_bytes().hex()[:16] not in text
+
+
+def test_unlocked_keys_have_no_equality(keys: StationKeys, sealed: bytes) -> None:
+    """``==`` would compare the data key byte by byte, in variable time: there is none."""
+    data_key = bytes(range(32))
+    first, second = UnlockedKeys(keys, TEST, data_key), UnlockedKeys(keys, TEST, data_key)
+    assert first != second  # the very same fields, yet no comparison of them
+    assert first == first  # noqa: PLR0124 (identity is all there is)
+    unlocked = open_key_file(sealed, PASSPHRASE)
+    assert "kdf=KdfParams(memory_kib=8192" in repr(unlocked)
+
+
+@pytest.mark.parametrize(
+    ("params", "weak"),
+    [
+        (KDF_PROFILES["test"], True),
+        (KDF_PROFILES["strong"], False),
+        (KdfParams(memory_kib=256 * 1024, iterations=2, lanes=4), True),  # fewer passes
+        (KdfParams(memory_kib=128 * 1024, iterations=10, lanes=4), True),  # less memory
+        (KdfParams(memory_kib=1024 * 1024, iterations=1, lanes=4), False),  # more of both
+        (KdfParams(memory_kib=256 * 1024, iterations=3, lanes=1), False),  # lanes do not count
+    ],
+)
+def test_weaker_than_strong(params: KdfParams, weak: bool) -> None:
+    assert params.weaker_than(KDF_PROFILES["strong"]) is weak
+
+
+def test_unlocked_keys_know_if_their_file_is_weak(
+    keys: StationKeys, sealed: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlocked = open_key_file(sealed, PASSPHRASE)
+    assert unlocked.kdf == TEST and unlocked.weak_kdf
+    assert seal_key_file(keys, PASSPHRASE, TEST)[1].weak_kdf
+    monkeypatch.setitem(KDF_PROFILES, "strong", TEST)  # judged against a floor it meets
+    assert not unlocked.weak_kdf

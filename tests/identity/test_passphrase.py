@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,55 @@ def test_unusable_sources_are_refused(tmp_path: Path, case: str) -> None:
     with pytest.raises(PassphraseUnavailableError) as caught:
         obtain_passphrase(**kwargs)  # type: ignore[arg-type]
     assert caught.value.exit_code == ExitCode.PASSPHRASE_UNAVAILABLE
+
+
+# --- standard descriptors ------------------------------------------------------------------------
+# Run in a child process: a descriptor this one depends on (pytest's stdout and stderr) must not
+# be handed to code that might close it.
+
+_CHILD = """
+import os, sys
+from hotline.identity import PassphraseUnavailableError, obtain_passphrase
+try:
+    print("passphrase", obtain_passphrase(fd=int(sys.argv[1])).decode(), flush=True)
+except PassphraseUnavailableError as exc:
+    print("refused", exc, flush=True)
+os.fstat(0), os.fstat(1), os.fstat(2)  # all three still open
+print("open", flush=True)
+"""
+
+
+def _child(fd: int, stdin: int | None = None, text: str = "") -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(fd)],
+        input=None if stdin is not None else text.encode(),
+        stdin=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode().splitlines()
+
+
+@pytest.mark.parametrize(("fd", "name"), [(1, "standard output"), (2, "standard error")])
+def test_standard_output_and_error_are_refused_and_stay_open(fd: int, name: str) -> None:
+    refusal, still_open = _child(fd)
+    assert refusal.startswith(f"refused --passphrase-fd {fd} is {name}")
+    assert still_open == "open"
+
+
+def test_standard_input_is_read_and_left_open() -> None:
+    assert _child(0, text="from stdin\n") == ["passphrase from stdin", "open"]
+
+
+def test_a_terminal_on_standard_input_is_refused() -> None:
+    """The passphrase would be typed in clear: the prompt (no echo) is the way to type it."""
+    controller, terminal = os.openpty()
+    try:
+        refusal, still_open = _child(0, stdin=terminal)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert refusal.startswith("refused --passphrase-fd 0 is a terminal")
+    assert still_open == "open"

@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from hotline.constants import LABEL_CARD
 from hotline.errors import ExitCode
 from hotline.identity import (
     Card,
     PairOutcome,
+    Peer,
     PeerConflictError,
     PeerRegistry,
     PeersFileError,
@@ -21,6 +23,8 @@ from . import spec
 
 MAC_KEY = b"k" * 32
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+STAMP = "2023-11-14T22:13:20Z"
+_LOCAL = Card.create(StationKeys.generate(), "jerusalem", ("127.0.0.1:7401",))
 
 
 @pytest.fixture
@@ -213,3 +217,48 @@ def test_garbage_is_refused(data: bytes) -> None:
 def test_oversized_file_is_refused() -> None:
     with pytest.raises(PeersFileError, match="larger"):
         PeerRegistry.decode(b" " * (16 * 1024 * 1024 + 1), MAC_KEY)
+
+
+# --- the pairing rules, checked again on reading -------------------------------------------------
+
+
+def _validly_tagged(*peers: Peer) -> bytes:
+    """A file whose tag is right but which pair() would never have written."""
+    return PeerRegistry(peers).encode(MAC_KEY)
+
+
+def test_file_with_one_key_in_two_active_entries_is_refused(keys: StationKeys) -> None:
+    moscow = Card.create(keys, "moscow", ("10.0.0.2:7401",))
+    alias = Card.create(keys, "moscow-alias", ("10.0.0.3:7401",))
+    with pytest.raises(PeersFileError, match="one public key for both 'moscow' and 'moscow-alias'"):
+        PeerRegistry.decode(_validly_tagged(Peer(moscow, STAMP), Peer(alias, STAMP)), MAC_KEY)
+
+
+def test_file_with_a_key_reused_across_kinds_is_refused(
+    keys: StationKeys, other_keys: StationKeys
+) -> None:
+    """pair() compares every key of one card with every key of the other; so does decode."""
+    moscow = Card.create(keys, "moscow", ())
+    public = other_keys.public
+    # A validly self-signed card whose Noise key is moscow's Ed25519 key.
+    body = spec.card_body(b"london", keys.public.ed25519, public.ed25519, public.mldsa87, [])
+    london = Card.decode(spec.card(body, *other_keys.sign(LABEL_CARD, body)))
+    with pytest.raises(PeersFileError, match="one public key"):
+        PeerRegistry.decode(_validly_tagged(Peer(moscow, STAMP), Peer(london, STAMP)), MAC_KEY)
+    with pytest.raises(PeerConflictError):
+        PeerRegistry((Peer(moscow, STAMP),)).pair(london, local=_LOCAL, now=T0)
+
+
+def test_file_with_two_active_entries_of_one_name_is_refused(
+    card: Card, other_keys: StationKeys
+) -> None:
+    impostor = Card.create(other_keys, "moscow", ())
+    with pytest.raises(PeersFileError, match="two active pairings of 'moscow'"):
+        PeerRegistry.decode(_validly_tagged(Peer(card, STAMP), Peer(impostor, STAMP)), MAC_KEY)
+
+
+def test_a_revoked_entry_may_share_keys_with_an_active_one(keys: StationKeys) -> None:
+    moscow = Card.create(keys, "moscow", ())
+    renamed = Card.create(keys, "moscow-2", ())
+    registry = PeerRegistry((Peer(moscow, STAMP, revoked_at=STAMP), Peer(renamed, STAMP)))
+    assert PeerRegistry.decode(registry.encode(MAC_KEY), MAC_KEY) == registry

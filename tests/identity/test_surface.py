@@ -59,13 +59,16 @@ def test_station_surface() -> None:
         "CONFIG_FILE",
         "KEYS_FILE",
         "PEERS_FILE",
+        "AlreadyRunningError",
         "ConfigError",
         "HomeMissingError",
         "HomeUnsafeError",
+        "ListenError",
         "StationConfig",
         "StationExistsError",
         "StationHome",
         "UnlockedStation",
+        "serve",
     }
 
 

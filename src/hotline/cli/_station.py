@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
@@ -11,6 +11,11 @@ from hotline.station import StationConfig, StationHome, UnlockedStation
 
 from . import _terminal
 from ._options import PassphraseFd, PassphraseFile, root_options
+
+#: Selects the cheap ``test`` Argon2id profile for test suites that run ``init`` as a process.
+#: It is honoured for compatibility with them, but never silently: ``init`` names it in its
+#: warning, and every later unlock of the key file warns again (``WEAK_KDF_WARNING``).
+KDF_PROFILE_ENV: Final = "HOTLINE_KDF_PROFILE"
 
 
 def _name(value: str) -> str:
@@ -67,7 +72,7 @@ def init(
         str,
         typer.Option(
             "--kdf-profile",
-            envvar="HOTLINE_KDF_PROFILE",
+            envvar=KDF_PROFILE_ENV,
             hidden=True,
             callback=_kdf_profile,
             help="Argon2id cost: strong (default) or test (cheap, for test suites only).",
@@ -83,8 +88,11 @@ def init(
     passphrase = _terminal.passphrase(passphrase_file, passphrase_fd, confirm=True)
     station = StationHome.create(path, config, passphrase, KDF_PROFILES[kdf_profile])
     if kdf_profile != "strong":
+        source = ctx.get_parameter_source("kdf_profile")  # typer's own click: compare by name
+        from_env = source is not None and source.name == "ENVIRONMENT"
+        origin = f" (from {KDF_PROFILE_ENV})" if from_env else ""
         _terminal.notice(
-            f"warning: KDF profile {kdf_profile!r} makes the key file cheap to attack;"
+            f"warning: KDF profile {kdf_profile!r}{origin} makes the key file cheap to attack;"
             " never use it for a real station"
         )
     typer.echo(f"Station {name} created in {path}, listening on {', '.join(listen)}.")

@@ -8,9 +8,14 @@ Written form (docs/identity.md §3)::
     -----END HOTLINE CARD-----
 
 Reading is tolerant of what transports do to *layout* and strict about *content*: line ends
-(CR LF, CR), indentation, trailing spaces, quote prefixes (``> ``, ``>> ``) and re-wrapped
+(CR LF, CR), indentation, trailing blanks, quote prefixes (``> ``, ``>> ``) and re-wrapped
 lines are all accepted, and text around the armour is ignored; but the base64 must be canonical,
 the checksum must match, and there must be exactly one armoured block.
+
+The layout rules are exact, so a second implementation reads the same texts: lines end at
+CR LF, CR or LF only (not at the other Unicode line breaks ``str.splitlines`` knows, such as
+VT, FF, NEL or U+2028), and the *blanks* are space, tab and no-break space (U+00A0, which mail
+clients write in quoted and indented text) only, not every Unicode space.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from ._constants import (
 )
 from ._errors import CardFormatError
 
-#: Quote prefixes and indentation: any run of whitespace and ``>`` at the start of a line.
+#: The only line ends: CR LF, CR, LF (docs/identity.md §4).
+_LINE_END_RE: Final = re.compile(r"\r\n|\r|\n")
+#: Space, tab and no-break space: what transports add to, or turn spaces into, in a line.
+_BLANKS: Final = " \t\u00a0"
+#: Quote prefixes and indentation: any run of blanks and ``>`` at the start of a line.
 #: Neither can occur inside base64, so stripping them never removes card data.
-_PREFIX_RE: Final = re.compile(r"^[\s>]*")
-_WHITESPACE_RE: Final = re.compile(r"\s+")
+_PREFIX_RE: Final = re.compile(f"^[{_BLANKS}>]*")
+_BLANKS_RE: Final = re.compile(f"[{_BLANKS}]+")
 #: The armour body once joined: base64 (with its padding), then ``=`` and the checksum. Base32
 #: has no ``=``, so the checksum starts after the *last* ``=`` and the split is unambiguous.
 _BODY_RE: Final = re.compile(r"(?P<data>[A-Za-z0-9+/]*={0,2})=(?P<checksum>[A-Z2-7]{8})")
@@ -58,14 +67,14 @@ def dearmour(text: str) -> bytes:
     """
     if len(text) > MAX_ARMOUR_TEXT_LEN:
         raise CardFormatError(f"not a card: more than {MAX_ARMOUR_TEXT_LEN} characters of text")
-    lines = [_PREFIX_RE.sub("", line).rstrip() for line in text.splitlines()]
+    lines = [_PREFIX_RE.sub("", line).rstrip(_BLANKS) for line in _LINE_END_RE.split(text)]
     begins = [i for i, line in enumerate(lines) if line == ARMOUR_BEGIN]
     ends = [i for i, line in enumerate(lines) if line == ARMOUR_END]
     if not begins or not ends:
         raise CardFormatError(f"not a card: no {ARMOUR_BEGIN} ... {ARMOUR_END} block found")
     if len(begins) > 1 or len(ends) > 1 or ends[0] < begins[0]:
         raise CardFormatError("not a card: expected exactly one armoured card in the text")
-    joined = _WHITESPACE_RE.sub("", "".join(lines[begins[0] + 1 : ends[0]]))
+    joined = _BLANKS_RE.sub("", "".join(lines[begins[0] + 1 : ends[0]]))
     match = _BODY_RE.fullmatch(joined)
     if match is None:
         raise CardFormatError("damaged card: the armour is not base64 followed by a checksum line")

@@ -87,6 +87,17 @@ class KdfParams:
             and KDF_MIN_LANES <= self.lanes <= KDF_MAX_LANES
         )
 
+    def weaker_than(self, other: KdfParams) -> bool:
+        """Whether one passphrase guess costs an attacker less under these parameters.
+
+        A guess costs memory (which bounds how many run at once on a GPU) and memory times
+        passes (the work of each): these parameters are weaker if either is below ``other``'s.
+        Lanes do not count: they split the same work across cores without adding to it.
+        """
+        return self.memory_kib < other.memory_kib or (
+            self.memory_kib * self.iterations < other.memory_kib * other.iterations
+        )
+
 
 #: ``strong`` is the default: 256 MiB, 3 passes, 4 lanes (RFC 9106's second recommended
 #: option, with more passes); about 0.8 s on one 2-core virtual machine. ``test`` is the floor
@@ -116,19 +127,34 @@ def derive_subkey(data_key: bytes, label: bytes, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA512(), length=length, salt=None, info=label).derive(data_key)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class UnlockedKeys:
     """What a passphrase unlocks: the station's keys and its data key.
 
     The data key itself is never handed out; callers get purpose-bound subkeys from
-    :meth:`derive_key`. Neither appears in the ``repr``.
+    :meth:`derive_key`. Neither appears in the ``repr``, and there is no ``==``: comparing
+    would compare the data key, byte by byte, in variable time (two unlocks are the same
+    station when their public keys are equal).
 
     Attributes:
         keys: the station's private keys.
+        kdf: the Argon2id parameters the key file was sealed with (public: they are in its
+            header).
     """
 
     keys: StationKeys
+    kdf: KdfParams
     _data_key: bytes = field(repr=False)
+
+    @property
+    def weak_kdf(self) -> bool:
+        """Whether the key file is cheaper to attack than the ``strong`` profile makes it.
+
+        Such a file was made with ``--kdf-profile test`` (or ``HOTLINE_KDF_PROFILE=test``), or
+        had its parameters lowered: the command line warns on every unlock, so a weakened key
+        file of a real station is never silent.
+        """
+        return self.kdf.weaker_than(KDF_PROFILES["strong"])
 
     def derive_key(self, label: bytes, length: int = 32) -> bytes:
         """Return the subkey of the data key for ``label`` (HKDF-SHA512, info = ``label``).
@@ -188,7 +214,8 @@ def seal_key_file(
     wrapped = AESGCM(_kek(passphrase, params, salt)).encrypt(wrap_nonce, data_key, header)
     keys_key = derive_subkey(data_key, LABEL_PRIVATE_KEYS)
     sealed = AESGCM(keys_key).encrypt(keys_nonce, keys.private_bytes(), header)
-    return header + wrap_nonce + wrapped + keys_nonce + sealed, UnlockedKeys(keys, data_key)
+    file = header + wrap_nonce + wrapped + keys_nonce + sealed
+    return file, UnlockedKeys(keys, params, data_key)
 
 
 def open_key_file(data: bytes, passphrase: bytes) -> UnlockedKeys:
@@ -246,4 +273,4 @@ def open_key_file(data: bytes, passphrase: bytes) -> UnlockedKeys:
         private[PRIVATE_KEY_LEN : 2 * PRIVATE_KEY_LEN],
         private[2 * PRIVATE_KEY_LEN :],
     )
-    return UnlockedKeys(keys, data_key)
+    return UnlockedKeys(keys, params, data_key)

@@ -21,6 +21,12 @@ from ._keyfile import normalise_passphrase
 PASSPHRASE_ENV: Final = "HOTLINE_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
 #: A passphrase is a few words; reading more than 4 KiB means the wrong file was given.
 MAX_PASSPHRASE_LEN: Final = 4096
+#: Standard output and standard error are never a passphrase source: reading them fails or
+#: blocks, and closing them afterwards would swallow the command's output and its error line.
+_OUTPUT_FDS: Final = {1: "standard output", 2: "standard error"}
+#: Standard input may carry the passphrase (``--passphrase-fd 0``, as gpg allows): it is read to
+#: its end but left open, so the descriptor cannot be reused by the next file opened.
+_STDIN_FD: Final = 0
 
 
 def _strip_newline(text: str) -> str:
@@ -41,10 +47,20 @@ def _decode(raw: bytes, source: str) -> str:
 
 
 def _read_fd(fd: int) -> bytes:
+    if fd in _OUTPUT_FDS:
+        raise PassphraseUnavailableError(
+            f"--passphrase-fd {fd} is {_OUTPUT_FDS[fd]}, not a passphrase source:"
+            " give the descriptor of a pipe or file (e.g. 3<FILE), or 0 for standard input"
+        )
+    if fd == _STDIN_FD and os.isatty(fd):
+        raise PassphraseUnavailableError(
+            "--passphrase-fd 0 is a terminal, where the passphrase would be echoed:"
+            " leave out --passphrase-fd to be asked for it"
+        )
     chunks: list[bytes] = []
     size = 0
     try:
-        with os.fdopen(fd, "rb", closefd=True) as stream:
+        with os.fdopen(fd, "rb", closefd=fd != _STDIN_FD) as stream:
             while size <= MAX_PASSPHRASE_LEN and (chunk := stream.read(MAX_PASSPHRASE_LEN + 1)):
                 chunks.append(chunk)
                 size += len(chunk)
@@ -67,7 +83,8 @@ def obtain_passphrase(
 
     Args:
         file: read the passphrase from this file (one trailing newline removed).
-        fd: read it from this inherited descriptor to end of file, then close it.
+        fd: read it from this inherited descriptor to end of file, then close it; 0
+            (standard input, not a terminal) is read but left open; 1 and 2 are refused.
         environ: the environment to look in for ``HOTLINE_PASSPHRASE`` (``None``: ignore it).
         prompt: asks the operator; called only if no other source is given.
         consume_env: remove the variable from ``environ`` once read (the daemon does).
@@ -76,7 +93,8 @@ def obtain_passphrase(
         The passphrase as :func:`normalise_passphrase` makes it.
 
     Raises:
-        PassphraseUnavailableError: both ``file`` and ``fd``, an unreadable source, an empty
+        PassphraseUnavailableError: both ``file`` and ``fd``, an unreadable source, ``fd``
+            standard output, standard error or a terminal on standard input, an empty
             passphrase, or no source at all.
     """
     if file is not None and fd is not None:

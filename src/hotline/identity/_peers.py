@@ -199,7 +199,9 @@ class PeerRegistry:
         """Parse peers.json and check its tag before trusting any card in it.
 
         Raises:
-            PeersFileError: malformed, of an unknown format, or the tag does not verify.
+            PeersFileError: malformed, of an unknown format, the tag does not verify, or the
+                active entries break the rules :meth:`pair` keeps (one name, or one public
+                key, in two of them).
         """
         if len(data) > MAX_PEERS_FILE_LEN:
             raise PeersFileError(f"peers file is larger than {MAX_PEERS_FILE_LEN} bytes")
@@ -222,9 +224,7 @@ class PeerRegistry:
                 raise PeersFileError(f"peers file entry {raw['name']!r} disagrees with its card")
             entries.append(Peer(card, paired_at, revoked_at))
         registry = cls(tuple(entries))
-        names = [peer.name for peer in registry.active()]
-        if len(set(names)) != len(names):
-            raise PeersFileError("peers file has two active pairings of one name")
+        _check_active(registry.active())
         return registry
 
     def _rows(self) -> list[tuple[bytes, str, str | None]]:
@@ -241,11 +241,34 @@ def _revoke(peer: Peer, stamp: str) -> Peer:
     return dataclasses.replace(peer, revoked_at=stamp)
 
 
-def _shares_key(a: Card, b: Card) -> bool:
-    def keys(card: Card) -> set[bytes]:
-        return {card.keys.x25519, card.keys.ed25519, card.keys.mldsa87}
+def _check_active(active: tuple[Peer, ...]) -> None:
+    """Refuse active entries that :meth:`PeerRegistry.pair` would never have written.
 
-    return bool(keys(a) & keys(b))
+    That is two active entries of one name, or one public key (of any of the three kinds) in
+    two active entries. The tag proves only that a holder of the passphrase wrote the file,
+    not that this code did; checking the rules again on reading keeps
+    :meth:`PeerRegistry.find_by_static_key` unambiguous whatever wrote it.
+    """
+    names: set[str] = set()
+    owners: dict[bytes, str] = {}
+    for peer in active:
+        if peer.name in names:
+            raise PeersFileError(f"peers file has two active pairings of {peer.name!r}")
+        names.add(peer.name)
+        for key in _keys_of(peer.card):
+            if key in owners:
+                raise PeersFileError(
+                    f"peers file pins one public key for both {owners[key]!r} and {peer.name!r}"
+                )
+            owners[key] = peer.name
+
+
+def _keys_of(card: Card) -> set[bytes]:
+    return {card.keys.x25519, card.keys.ed25519, card.keys.mldsa87}
+
+
+def _shares_key(a: Card, b: Card) -> bool:
+    return bool(_keys_of(a) & _keys_of(b))
 
 
 def _mac(key: bytes, rows: list[tuple[bytes, str, str | None]]) -> str:
