@@ -18,7 +18,7 @@ from hotline.errors import ExitCode, HotlineError
 from hotline.identity import Card, PairOutcome, Peer
 
 from . import _terminal
-from ._options import PassphraseFd, PassphraseFile, root_options
+from ._options import PassphraseFd, PassphraseFile, root_options, unlock
 
 #: A card file is a few KiB of armour, perhaps inside a saved e-mail; 1 MiB is plenty.
 MAX_CARD_FILE_LEN = 1 << 20
@@ -72,7 +72,7 @@ def pair(
             "pair asks you to type the fingerprint, and stdin is not a terminal:"
             " pass --fingerprint CODE"
         )
-    station = home.unlock(_terminal.passphrase(passphrase_file, passphrase_fd))
+    station = unlock(home, passphrase_file, passphrase_fd)
     result = station.load_peers().pair(card, local=station.card(), now=time.time(), replace=replace)
     if fingerprint is None:
         _terminal.notice(f"Card of station {card.name}, addresses: {', '.join(card.addresses)}")
