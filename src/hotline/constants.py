@@ -36,22 +36,45 @@ LINE_ID_LEN: Final = 64
 MAC1_LEN: Final = 32
 #: HKDF info prefix of the per-pair, per-direction mac1 key (the sender's static key follows).
 MAC1_KEY_INFO: Final = b"hotline/1 mac1"
+#: mac1 is an HMAC over ``SHA-512(LABEL_MSG1_DIGEST || noise_msg1)``, not over msg1 itself: a
+#: responder hashes a msg1 once, then pays one HMAC over 64 bytes per paired peer.
+LABEL_MSG1_DIGEST: Final = b"hotline/1 msg1 digest"
 
 #: msg1 payload: the initiator's timestamp, milliseconds since the Unix epoch, big-endian u64.
 TIMESTAMP_LEN: Final = 8
+#: A responder refuses a msg1 whose timestamp is more than this many seconds behind its own
+#: clock (``StaleTimestampError``), before any KEM work, so a genuine msg1 held back by the
+#: network cannot cost an encapsulation later. Its initiator gave up on it after
+#: ``HANDSHAKE_DEADLINE`` (5 s); the rest is room for clock disagreement, 120 times the 1 s at
+#: which the clock alarm already rings (``CLOCK_SKEW_BOUND_MS``): the alarm, not this bound,
+#: polices clocks, and a line must stay up through any error an operator has not fixed yet.
+MSG1_MAX_AGE: Final = 120.0
+#: ... or more than this many seconds ahead of it. Bounding both sides bounds how long a held-back
+#: msg1 stays usable: at most ``MSG1_MAX_AGE + MSG1_MAX_FUTURE`` after it was made.
+MSG1_MAX_FUTURE: Final = 120.0
+
+#: Raw X25519 key and DH output length (RFC 7748).
+X25519_KEY_LEN: Final = 32
+#: ML-KEM-1024 encapsulation key and ciphertext lengths (FIPS 203, Table 3).
+MLKEM1024_PUBLIC_KEY_LEN: Final = 1568
+MLKEM1024_CIPHERTEXT_LEN: Final = 1568
+#: The AES-256-GCM tag on every encrypted field and transport message.
+AEAD_TAG_LEN: Final = 16
 
 #: Exact handshake message sizes (any other length is refused before any work):
 #: msg1 = e (32) + EncryptAndHash(e1 pk: 1568) (+16 tag) + EncryptAndHash(timestamp) (+16 tag).
-NOISE_MSG1_LEN: Final = 32 + (1568 + 16) + (TIMESTAMP_LEN + 16)
+NOISE_MSG1_LEN: Final = (
+    X25519_KEY_LEN + (MLKEM1024_PUBLIC_KEY_LEN + AEAD_TAG_LEN) + (TIMESTAMP_LEN + AEAD_TAG_LEN)
+)
 #: msg1 on the wire: the Noise message followed by its mac1.
 MSG1_LEN: Final = NOISE_MSG1_LEN + MAC1_LEN
 #: msg2 = e (32) + EncryptAndHash(ekem1 ct: 1568) (+16 tag) + EncryptAndHash(empty) (16 tag).
-MSG2_LEN: Final = 32 + (1568 + 16) + 16
+MSG2_LEN: Final = X25519_KEY_LEN + (MLKEM1024_CIPHERTEXT_LEN + AEAD_TAG_LEN) + AEAD_TAG_LEN
 #: Ed25519 (64) and ML-DSA-87 (4627) signatures in a PROOF frame body.
 ED25519_SIGNATURE_LEN: Final = 64
 MLDSA87_SIGNATURE_LEN: Final = 4627
 #: A proof flight: one transport message holding a PROOF frame (2-byte header + both signatures).
-PROOF_LEN: Final = 2 + ED25519_SIGNATURE_LEN + MLDSA87_SIGNATURE_LEN + 16
+PROOF_LEN: Final = 2 + ED25519_SIGNATURE_LEN + MLDSA87_SIGNATURE_LEN + AEAD_TAG_LEN
 
 # --- Pre-authentication limits, enforced by the I/O layer (docs/protocol.md §2.7) ----------------
 #: Connections that have not finished a handshake, all sources together. Each costs a bounded
@@ -74,10 +97,15 @@ RESPONDER_REKEY_AFTER_TIME: Final = 130.0
 REJECT_AFTER_TIME: Final = 180.0
 #: A rekey handshake that has not completed after this many seconds is started again.
 REKEY_TIMEOUT: Final = 5.0
-#: Start a rekey once this many messages were sent under one session's keys.
-REKEY_AFTER_MESSAGES: Final = 2**60
-#: Never send or accept a transport message with a nonce at or above this.
-REJECT_AFTER_MESSAGES: Final = 2**64 - 2**13 - 1
+#: Start a rekey once this many messages were sent under one session's keys. Not WireGuard's
+#: 2**60, which is ChaCha20-Poly1305's: AES-GCM's bound depends on the AES blocks encrypted under
+#: one key. RFC 8446 §5.5 allows 2**24.5 TLS records of 2**14 bytes (~2**34.5 blocks) for a
+#: ~2**-57 margin; our messages reach 64 KiB (2**12 blocks), so 2**22 of them are 2**34 blocks.
+#: A session lasts 120 s, so only a line moving over ~35,000 messages/s rekeys by count first.
+REKEY_AFTER_MESSAGES: Final = 2**22
+#: Never send or accept a transport message with a nonce at or above this: twice the rekey point
+#: (2**35 blocks of 64 KiB messages, a ~2**-56 margin), room for a rekey to finish.
+REJECT_AFTER_MESSAGES: Final = 2**23
 
 # --- Session wire and frames (docs/protocol.md §3) -----------------------------------------------
 #: Every Noise message on a stream is preceded by its length, 2 bytes big-endian (Noise §3 caps

@@ -11,13 +11,16 @@ The proofs are randomized (ML-DSA signs with fresh randomness), so the file keep
 signing keys and the test verifies proofs instead of comparing bytes.
 
 Run ``.venv/bin/python -m tests.handshake.make_kat`` only to change the vectors on purpose: a new
-run differs in every byte after ``e1`` and the suite pins what is committed.
+run differs in every byte after ``e1`` and the suite pins what is committed. With
+``--keep-encapsulation`` it reuses the committed encapsulation (checked by decapsulating it), so
+a change outside the Noise transcript (mac1) leaves msg2, the hash and the transport unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 from hotline.constants import NOISE_PROTOCOL_NAME
@@ -56,8 +59,14 @@ def main() -> None:
     init_e, resp_e, e1_seed = fixed("init e", 32), fixed("resp e", 32), fixed("init e1", 64)
 
     # The one real encapsulation, against the initiator's e1 public key.
-    e1_public = MLKEM1024.generate(e1_seed).public
-    ciphertext, shared = MLKEM1024.encapsulate(e1_public)
+    e1 = MLKEM1024.generate(e1_seed)
+    if "--keep-encapsulation" in sys.argv[1:]:
+        committed = json.loads(KAT_PATH.read_text())
+        ciphertext = bytes.fromhex(committed["resp_kem_ciphertext"])
+        shared = bytes.fromhex(committed["resp_kem_shared_secret"])
+        assert MLKEM1024.decapsulate(e1, ciphertext) == shared, "not an encapsulation to e1"
+    else:
+        ciphertext, shared = MLKEM1024.encapsulate(e1.public)
 
     to_responder = PairedPeer.derive(initiator_station.creds, responder_station.keys, line_id)
     to_initiator = PairedPeer.derive(responder_station.creds, initiator_station.keys, line_id)

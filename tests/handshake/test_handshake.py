@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.constants import LABEL_CARD, LABEL_HANDSHAKE_PROOF, MSG1_LEN, NOISE_MSG1_LEN
+import hotline.signatures
+from hotline.constants import (
+    LABEL_CARD,
+    LABEL_HANDSHAKE_PROOF,
+    LABEL_MSG1_DIGEST,
+    MSG1_LEN,
+    NOISE_MSG1_LEN,
+)
 from hotline.handshake import (
     Established,
     Initiator,
@@ -29,6 +38,7 @@ from hotline.handshake import (
     proof_message,
 )
 from hotline.handshake import _handshake as handshake_module
+from hotline.handshake import _proof as proof_module
 from hotline.noise import DecryptError
 
 from .stations import CountingKem, Station, count_c_calls, line_id, make_station, pair
@@ -180,6 +190,40 @@ def test_the_correct_signer_passes_the_same_harness(monkeypatch: pytest.MonkeyPa
     assert responder.stage is Stage.DONE
 
 
+def test_proofs_are_the_shared_hybrid_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One implementation of "Ed25519 and ML-DSA-87, both must verify": hotline.signatures."""
+    calls: list[tuple[str, bytes]] = []
+
+    def spy(name: str, real: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object) -> object:
+            calls.append((name, args[2]))  # type: ignore[arg-type]
+            return real(*args)
+
+        return call
+
+    monkeypatch.setattr(proof_module, "sign", spy("sign", hotline.signatures.sign))
+    monkeypatch.setattr(proof_module, "verify", spy("verify", hotline.signatures.verify))
+    initiator, responder = start(ALICE, BOB)
+    msg2 = responder.receive_msg1(initiator.start(NOW, 0))
+    proof_i = initiator.receive_msg2(msg2)
+    proof_r, _ = responder.receive_proof(proof_i)
+    initiator.receive_proof(proof_r)
+    signs, verifies = [("sign", LABEL_HANDSHAKE_PROOF)] * 2, [("verify", LABEL_HANDSHAKE_PROOF)] * 2
+    assert sorted(calls) == signs + verifies
+
+
+def test_the_proof_body_is_the_hybrid_signature_encoding() -> None:
+    """PROOF = header || HybridSignature.encode(): readable by hotline.signatures as it is."""
+    line, h = line_id(ALICE, BOB), bytes(range(64))
+    frame = proof_module.sign_proof(ALICE.creds, Role.INITIATOR, line, h)
+    assert frame[:2] == b"\x01\x08" and len(frame) == 2 + 64 + 4627
+    signature = hotline.signatures.HybridSignature.decode(frame[2:])
+    m = proof_message(Role.INITIATOR, line, h)
+    keys = hotline.signatures.VerifyKeys(ALICE.keys.ed25519, ALICE.keys.mldsa)
+    assert keys.verify(LABEL_HANDSHAKE_PROOF, m, signature)
+    assert not keys.verify(LABEL_CARD, m, signature)
+
+
 def test_application_data_in_place_of_a_proof_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     initiator, responder = start(ALICE, BOB)
     msg2 = responder.receive_msg1(initiator.start(NOW, 0))
@@ -211,7 +255,30 @@ def test_an_unpaired_initiator_is_rejected_with_no_dh_and_no_state() -> None:
         assert table.identify(msg1) is None
     assert sum(calls.values()) == 0
     assert (repr(table), len(table)) == before
-    assert PeerTable.__slots__ == ("_peers",)  # nothing to remember a caller by
+    assert PeerTable.__slots__ == ("_entries",)  # nothing to remember a caller by
+
+
+def test_a_refusal_hashes_msg1_once_and_keys_no_hmac_per_peer() -> None:
+    """mac1 authenticates a digest of msg1: one SHA-512 over the 1640 bytes per lookup, then a
+    copy of each peer's precomputed HMAC state over 64 bytes. No HMAC is keyed per lookup."""
+    peers = [make_station(100 + n) for n in range(16)]
+    table = PeerTable([PairedPeer.derive(BOB.creds, s.keys, line_id(s, BOB)) for s in peers])
+    msg1 = Initiator(MALLORY.creds, pair(MALLORY, BOB)[0]).start(NOW, 0)
+    with count_c_calls("openssl_sha512", "hmac_new", "hmac_digest", "copy") as calls:
+        assert table.identify(msg1) is None
+    assert calls == {"openssl_sha512": 1, "copy": 16}
+
+
+def test_mac1_is_an_hmac_of_the_labelled_msg1_digest() -> None:
+    """docs/protocol.md §2.3, written out with hashlib and hmac."""
+    from hotline.handshake import mac1
+
+    to_bob, _ = pair(ALICE, BOB)
+    noise_msg1 = Initiator(ALICE.creds, to_bob).start(NOW, 0)[:NOISE_MSG1_LEN]
+    digest = hashlib.sha512(LABEL_MSG1_DIGEST + noise_msg1).digest()
+    expected = hmac.new(to_bob.mac1_send, digest, hashlib.sha512).digest()[:32]
+    assert mac1(to_bob.mac1_send, noise_msg1) == expected
+    assert to_bob.seal_msg1(noise_msg1) == noise_msg1 + expected
 
 
 def test_a_forged_mac1_is_rejected() -> None:
@@ -275,10 +342,21 @@ def test_a_station_cannot_pair_with_itself() -> None:
         PairedPeer.derive(ALICE.creds, ALICE.keys, bytes(64))
 
 
-def test_a_low_order_static_key_is_refused_at_pairing() -> None:
-    zero_point = dataclasses.replace(BOB.keys, static=bytes(32))
-    with pytest.raises(LocalProtocolError):
-        PairedPeer.derive(ALICE.creds, zero_point, bytes(64))
+#: X25519 public keys of small order (RFC 7748 §6.1 / the libsodium blocklist): the DH with
+#: any private key is all zero, so pyca refuses it.
+LOW_ORDER_POINTS = [
+    bytes(32),
+    b"\x01" + bytes(31),
+    bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+    bytes.fromhex("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
+    bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+]
+
+
+@pytest.mark.parametrize("point", LOW_ORDER_POINTS, ids=[p.hex()[:8] for p in LOW_ORDER_POINTS])
+def test_a_low_order_static_key_is_refused_at_pairing(point: bytes) -> None:
+    with pytest.raises(LocalProtocolError, match="usable X25519"):
+        PairedPeer.derive(ALICE.creds, dataclasses.replace(BOB.keys, static=point), bytes(64))
 
 
 # --- Replay ------------------------------------------------------------------------------------
@@ -291,11 +369,16 @@ def test_a_replayed_msg1_is_dropped_before_any_kem_work() -> None:
     first.receive_msg1(msg1)
     kem = CountingKem()
     replay = Responder(BOB.creds, to_alice, last_accepted=first.timestamp, hooks=KatHooks(kem=kem))
-    with count_c_calls("exchange", "encapsulate") as calls, pytest.raises(ReplayError):
-        replay.receive_msg1(msg1)
+    with (
+        count_c_calls("exchange", "public_key", "encapsulate") as calls,
+        pytest.raises(ReplayError),
+    ):
+        replay.receive_msg1(msg1, NOW)
     assert kem.calls.total() == 0
     assert calls["encapsulate"] == 0
-    assert calls["exchange"] == 2  # es and ss, to decrypt the timestamp: no more
+    # docs/protocol.md §2.6: three X25519 operations. The Noise core derives our static public
+    # key from the raw private key again, then es and ss decrypt the timestamp.
+    assert (calls["public_key"], calls["exchange"]) == (1, 2)
     assert replay.stage is Stage.ERROR
 
 

@@ -20,7 +20,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hotline.constants import MSG1_LEN, MSG2_LEN, PROOF_LEN
+from hotline.constants import (
+    AEAD_TAG_LEN,
+    MLKEM1024_CIPHERTEXT_LEN,
+    MLKEM1024_PUBLIC_KEY_LEN,
+    MSG1_LEN,
+    MSG2_LEN,
+    PROOF_LEN,
+    X25519_KEY_LEN,
+)
 from hotline.handshake import Initiator, KatHooks, PairedPeer, Responder
 from hotline.session import SESSION_FRAMES
 
@@ -96,7 +104,7 @@ class NaiveSide:
         self.k: bytes | None = None
         self.n = 0
         # MixHash(prologue), then the pre-messages, initiator's first (§5.3 Initialize)
-        self.MixHash(unhex("prologue"))
+        self.MixHash(naive_prologue())
         for arrow, tokens in PRE_MESSAGES:
             for _token in tokens:  # only "s"
                 mine = (arrow == "->") == initiator
@@ -172,11 +180,16 @@ class NaiveSide:
         return temp_k1[:32], temp_k2[:32]
 
 
+def naive_prologue() -> bytes:
+    """docs/protocol.md §2.2: the version, then the line id."""
+    return b"hotline/1" + unhex("line_id")
+
+
 def naive_mac1(static_private: bytes, peer: bytes, sender: bytes, msg: bytes) -> bytes:
     """docs/protocol.md §2.3, with RFC 5869 HKDF written out (one block: L = 32 <= 64)."""
     prk = HMAC_HASH(unhex("line_id"), DH(static_private, peer))  # HKDF-Extract
     key = HMAC_HASH(prk, b"hotline/1 mac1" + sender + b"\x01")[:32]  # HKDF-Expand T(1)
-    return HMAC_HASH(key, msg)[:32]
+    return HMAC_HASH(key, HASH(b"hotline/1 msg1 digest" + msg))[:32]
 
 
 def naive_verify_proof(role: bytes, frame: bytes, ed_public: bytes, ml_public: bytes) -> None:
@@ -220,6 +233,7 @@ def naive_run() -> dict[str, Any]:
 
 
 def test_the_naive_interpreter_reproduces_the_frozen_bytes() -> None:
+    assert naive_prologue().hex() == KAT["prologue"]
     run = naive_run()
     assert run["msg1"].hex() == KAT["msg1"]
     assert run["msg2"].hex() == KAT["msg2"]
@@ -309,6 +323,16 @@ def test_the_naive_interpreter_can_fail() -> None:
         KAT["timestamp"] = original
     assert run["msg1"].hex() != KAT["msg1"]
     assert run["h"].hex() != KAT["handshake_hash"]
+
+
+def test_the_named_sizes_are_the_primitives_own() -> None:
+    """The constants behind the message sizes, against pyca's real keys and ciphertexts."""
+    kem = mlkem.MLKEM1024PrivateKey.generate()
+    _, ciphertext = kem.public_key().encapsulate()
+    assert len(kem.public_key().public_bytes_raw()) == MLKEM1024_PUBLIC_KEY_LEN == 1568
+    assert len(ciphertext) == MLKEM1024_CIPHERTEXT_LEN == 1568
+    assert len(PUBLIC(bytes(32))) == X25519_KEY_LEN == DHLEN
+    assert len(ENCRYPT(bytes(32), 0, b"", b"")) == AEAD_TAG_LEN == 16
 
 
 def test_frozen_sizes_match_the_documented_arithmetic() -> None:

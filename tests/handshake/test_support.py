@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
 
 import hotline.handshake
 import hotline.session
+from hotline.constants import MAX_NOISE_MESSAGE_LEN, REJECT_AFTER_MESSAGES, REKEY_AFTER_MESSAGES
 from hotline.errors import HotlineError
 from hotline.handshake import (
     CryptoSupportError,
@@ -57,6 +60,20 @@ def test_the_prologue_is_version_and_line_id() -> None:
         prologue(bytes(63))
 
 
+def test_message_limits_fit_aes_gcm() -> None:
+    """REKEY/REJECT_AFTER_MESSAGES are for AES-256-GCM, not WireGuard's ChaCha20 (2**60).
+
+    GCM's margin depends on the AES blocks under one key. RFC 8446 §5.5 allows 2**24.5 records
+    of 2**14 bytes, about 2**34.5 blocks, for a ~2**-57 margin: a session rekeys within that
+    budget at our largest message (65535 bytes), and is cut off within twice it.
+    """
+    blocks = math.ceil(MAX_NOISE_MESSAGE_LEN / 16) + 1  # + the block that makes the tag
+    tls_budget = 2**24.5 * (2**14 // 16 + 1)
+    assert REKEY_AFTER_MESSAGES * blocks <= tls_budget
+    assert REKEY_AFTER_MESSAGES < REJECT_AFTER_MESSAGES <= 2 * REKEY_AFTER_MESSAGES
+    assert REJECT_AFTER_MESSAGES * blocks <= 2 * tls_budget  # margin ~2**-56 (bound is quadratic)
+
+
 def test_timestamps() -> None:
     assert next_timestamp(0, 1.0015) == 1001
     assert next_timestamp(5000, 1.0) == 5001  # the clock went back: still rising
@@ -75,15 +92,15 @@ def test_the_public_surface() -> None:
     assert _public(hotline.handshake) == {
         "CryptoSupportError", "Established", "Initiator", "KatHooks", "LocalCredentials",
         "LocalProtocolError", "PROTOCOL", "PairedPeer", "PeerKeys", "PeerTable", "ProofError",
-        "RemoteProtocolError", "ReplayError", "Responder", "Role", "Stage", "UnknownPeerError",
-        "check_crypto_support", "mac1", "mac1_key", "next_timestamp", "preferred_initiator",
-        "proof_message", "prologue",
+        "RemoteProtocolError", "ReplayError", "Responder", "Role", "Stage", "StaleTimestampError",
+        "UnknownPeerError", "check_crypto_support", "mac1", "mac1_key", "next_timestamp",
+        "preferred_initiator", "proof_message", "prologue",
     }  # fmt: skip
     assert _public(hotline.session) == {
         "Acceptor", "Close", "CloseReason", "Connection", "ConnectionState",
         "ConnectionTerminated", "Data", "Event", "Flight", "Frame", "FrameCodec", "FrameError",
-        "FrameReceived", "Hello", "Identified", "LocalProtocolError", "Ping", "PingReceived",
-        "Pong", "PongReceived", "Rejected", "RemoteProtocolError", "Rekey", "SESSION_FRAMES",
-        "SessionConfig", "SessionEstablished", "Switch", "TimestampAccepted", "TimestampSent",
-        "with_length",
+        "FrameReceived", "Hello", "Identified", "LocalProtocolError", "MIN_REKEY_AFTER", "Ping",
+        "PingReceived", "Pong", "PongReceived", "Rejected", "RemoteProtocolError", "Rekey",
+        "SESSION_FRAMES", "SessionConfig", "SessionEstablished", "SessionTiming", "Switch",
+        "TimestampAccepted", "TimestampSent", "with_length",
     }  # fmt: skip

@@ -10,6 +10,7 @@ from hotline.noise import RemoteProtocolError as RemoteProtocolError
 from ._errors import CryptoSupportError as CryptoSupportError
 from ._errors import ProofError as ProofError
 from ._errors import ReplayError as ReplayError
+from ._errors import StaleTimestampError as StaleTimestampError
 from ._errors import UnknownPeerError as UnknownPeerError
 from ._handshake import Established as Established
 from ._handshake import Initiator as Initiator

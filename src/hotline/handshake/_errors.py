@@ -29,6 +29,26 @@ class ReplayError(RemoteProtocolError):
     """A msg1 whose timestamp is not newer than the last one accepted from that peer."""
 
 
+class StaleTimestampError(RemoteProtocolError):
+    """A genuine msg1 whose timestamp is too far from our clock (``MSG1_MAX_AGE``/``_FUTURE``).
+
+    Either the network held the msg1 back, or the two stations' clocks disagree by minutes.
+    It has its own type so that the I/O layer can raise the clock alarm (DESIGN.md) instead of
+    treating it as noise: the msg1 passed mac1 and decrypted, so a paired peer really made it.
+
+    Attributes:
+        timestamp: the msg1 timestamp, milliseconds since the Unix epoch.
+        local_ms: our clock when we read it, in the same unit.
+    """
+
+    def __init__(self, timestamp: int, local_ms: int) -> None:
+        self.timestamp = timestamp
+        self.local_ms = local_ms
+        offset = (timestamp - local_ms) / 1000
+        where = "ahead of" if offset > 0 else "behind"
+        super().__init__(f"msg1 timestamp is {abs(offset):.3f} s {where} our clock")
+
+
 class ProofError(RemoteProtocolError):
     """An identity proof that is malformed or whose signatures do not verify."""
 

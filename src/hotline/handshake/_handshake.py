@@ -9,11 +9,12 @@
 Rules, each checked before the step it guards (as h11's ``_state.py`` states its invariants):
 
 1. Each method belongs to one stage; calling it in another stage is a ``LocalProtocolError``.
-2. Any exception moves the object to ``ERROR`` for good; it never half-completes.
+2. Any exception, of any type, moves the object to ``ERROR`` for good; it never half-completes
+   and is never reused.
 3. The responder checks, in this order and before the next costs anything: the exact length of
-   msg1 and its mac1 (HMAC only), then the two DHs that decrypt msg1, then the timestamp
-   against the last one accepted from this peer. Only then does it encapsulate (its one ML-KEM
-   operation) and write msg2.
+   msg1 and its mac1 (hashes only), then the two DHs that decrypt msg1, then the timestamp
+   against the last one accepted from this peer and against its own clock. Only then does it
+   encapsulate (its one ML-KEM operation) and write msg2.
 4. The responder signs its proof only after the initiator's proof verified, so an initiator
    that cannot prove its pinned identity never costs an ML-DSA signature.
 5. Nothing is handed out (an :class:`Established` session) before both proofs verified (the
@@ -31,7 +32,6 @@ from hotline.noise import (
     HandshakeState,
     Kem,
     LocalProtocolError,
-    NoiseError,
     RemoteProtocolError,
     TransportState,
 )
@@ -40,7 +40,15 @@ from ._keys import LocalCredentials
 from ._mac1 import PairedPeer
 from ._proof import Role, sign_proof, verify_proof
 from ._suite import PROTOCOL, prologue
-from ._timestamps import check_timestamp, decode_timestamp, encode_timestamp, next_timestamp
+from ._timestamps import (
+    check_fresh,
+    check_timestamp,
+    decode_timestamp,
+    encode_timestamp,
+    next_timestamp,
+    now_ms,
+    require_timestamp,
+)
 
 
 class Stage(enum.Enum):
@@ -136,6 +144,14 @@ class _Side:
             raise LocalProtocolError(problem)
 
     def _new_noise(self) -> HandshakeState:
+        """Start the Noise state for this handshake.
+
+        The Noise core takes the static key as raw bytes, not as a key object, so each
+        handshake copies the private scalar into a short-lived ``bytes`` (which Python cannot
+        wipe) and the core derives our static public key from it again: one fixed-base X25519
+        multiplication per handshake, on top of the DHs. Handing the core the pyca key object
+        (or a ready ``DhKeyPair``) would avoid both; that is a change to ``hotline.noise``.
+        """
         hooks = self._hooks
         return HandshakeState(
             PROTOCOL,
@@ -208,14 +224,15 @@ class Initiator(_Side):
             msg1 as sent on the wire. ``timestamp`` now holds the value to persist.
 
         Raises:
-            LocalProtocolError: wrong stage, or a bad key or hook.
+            LocalProtocolError: wrong stage; ``now`` not finite and non-negative; ``last_sent``
+                not a u64; or a bad key or hook.
         """
         self._expect(Stage.START)
         try:
             timestamp = next_timestamp(last_sent, now)
             noise = self._new_noise()
             message = self.peer.seal_msg1(noise.write_message(encode_timestamp(timestamp)))
-        except NoiseError:
+        except Exception:
             self.stage = Stage.ERROR
             raise
         self.timestamp = timestamp
@@ -247,7 +264,7 @@ class Initiator(_Side):
                 raise RemoteProtocolError("msg2 carries no payload")
             self._finish_noise(noise)
             proof = self._own_proof()
-        except NoiseError:
+        except Exception:
             self.stage = Stage.ERROR
             raise
         self.stage = Stage.AWAIT_RESPONDER_PROOF
@@ -270,7 +287,7 @@ class Initiator(_Side):
         self._expect(Stage.AWAIT_RESPONDER_PROOF)
         try:
             self._check_peer_proof(message)
-        except NoiseError:
+        except Exception:
             self.stage = Stage.ERROR
             raise
         return self._established()
@@ -282,7 +299,7 @@ class Responder(_Side):
     The responder is created after :meth:`PeerTable.identify` (or, in a session, for the one
     expected peer): an unpaired initiator never gets one.
 
-    Use: ``msg2 = receive_msg1(msg1)``; persist ``timestamp``; send msg2;
+    Use: ``msg2 = receive_msg1(msg1, now)``; persist ``timestamp``; send msg2;
     ``proof, established = receive_proof(proof_i)``; send proof.
     """
 
@@ -304,15 +321,22 @@ class Responder(_Side):
             peer: the paired peer whose msg1 this will read.
             last_accepted: the last msg1 timestamp accepted from this peer (0 if none).
             hooks: test-only fixed inputs; leave ``None``.
+
+        Raises:
+            LocalProtocolError: ``last_accepted`` is not an int from 0 to 2**64 - 1.
         """
         super().__init__(local, peer, Stage.AWAIT_MSG1, hooks)
-        self._last_accepted = last_accepted
+        self._last_accepted = require_timestamp(last_accepted, "last_accepted")
 
-    def receive_msg1(self, message: bytes) -> bytes:
+    def receive_msg1(self, message: bytes, now: float | None = None) -> bytes:
         """Check and read msg1, then write msg2.
 
         Args:
             message: msg1 as received (Noise message and mac1).
+            now: the wall clock, seconds since the Unix epoch: the msg1 timestamp must be
+                within ``MSG1_MAX_AGE`` behind and ``MSG1_MAX_FUTURE`` ahead of it. Pass it
+                always; ``None`` skips that bound and is accepted only until the session
+                layer passes its clock (then the parameter becomes required).
 
         Returns:
             msg2, to send. ``timestamp`` now holds the value to persist as last accepted.
@@ -320,18 +344,22 @@ class Responder(_Side):
         Raises:
             UnknownPeerError: wrong size or not this peer's mac1 (before any DH).
             ReplayError: the timestamp is not newer than the last accepted (before any KEM).
+            StaleTimestampError: the timestamp is too far from ``now`` (before any KEM).
             RemoteProtocolError: msg1 fails to decrypt or is malformed.
-            LocalProtocolError: wrong stage.
+            LocalProtocolError: wrong stage, or ``now`` is not finite and non-negative.
         """
         self._expect(Stage.AWAIT_MSG1)
         try:
+            local_ms = None if now is None else now_ms(now)
             noise_msg1 = self.peer.open_msg1(message)
             noise = self._new_noise()
             timestamp = decode_timestamp(noise.read_message(noise_msg1))
             check_timestamp(timestamp, self._last_accepted)
+            if local_ms is not None:
+                check_fresh(timestamp, local_ms)
             reply = noise.write_message(b"")
             self._finish_noise(noise)
-        except NoiseError:
+        except Exception:
             self.stage = Stage.ERROR
             raise
         self.timestamp = timestamp
@@ -357,7 +385,7 @@ class Responder(_Side):
         try:
             self._check_peer_proof(message)
             proof = self._own_proof()
-        except NoiseError:
+        except Exception:
             self.stage = Stage.ERROR
             raise
         return proof, self._established()

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, mlkem, x25519
 
+from hotline.constants import X25519_KEY_LEN
 from hotline.noise import LocalProtocolError
 
 from ._errors import CryptoSupportError
-
-#: Raw X25519 public key length.
-X25519_KEY_LEN = 32
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ paired peers it must find out which one is calling, cheaply, and without giving 
 way to make it work. As in WireGuard (§5.4.4 of the paper), msg1 ends in a MAC:
 
     msg1 on the wire = noise_msg1 || mac1
-    mac1             = HMAC-SHA512(mac1_key(initiator), noise_msg1)[:32]
+    mac1             = HMAC-SHA512(mac1_key(initiator), d)[:32]
+    d                = SHA-512(b"hotline/1 msg1 digest" || noise_msg1)
     mac1_key(S)      = HKDF-SHA512(ikm  = X25519(static_local, static_peer),
                                    salt = line_id,
                                    info = b"hotline/1 mac1" || S.static_public,
@@ -14,7 +15,10 @@ way to make it work. As in WireGuard (§5.4.4 of the paper), msg1 ends in a MAC:
 Why this key:
 
 1. The static-static DH is computed once per peer when the table is built, never per message.
-   Rejecting a msg1 then costs one HMAC per paired peer and nothing else: no DH, no state.
+   Rejecting a msg1 then costs one SHA-512 over it and one HMAC over its 64-byte digest per
+   paired peer, and nothing else: no DH, no state. Hashing first keeps the per-peer part small
+   (the HMAC's keyed state is computed once per peer, and each try copies it), so a station
+   with 64 peers still refuses over 10,000 forged msg1s a second (BENCHMARKS.md).
 2. Only a holder of one of the two static private keys can compute the key, so nobody else can
    make a msg1 that gets past this point (WireGuard keys mac1 by the responder's *public* key,
    which anyone with the card has; we want unpaired initiators out before any DH).
@@ -25,6 +29,7 @@ Why this key:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +37,13 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.hashes import SHA512
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hotline.constants import MAC1_KEY_INFO, MAC1_LEN, MSG1_LEN, NOISE_MSG1_LEN
+from hotline.constants import (
+    LABEL_MSG1_DIGEST,
+    MAC1_KEY_INFO,
+    MAC1_LEN,
+    MSG1_LEN,
+    NOISE_MSG1_LEN,
+)
 from hotline.noise import LocalProtocolError
 
 from ._errors import UnknownPeerError
@@ -53,9 +64,14 @@ def mac1_key(static_dh: bytes, line_id: bytes, sender_static: bytes) -> bytes:
     ).derive(static_dh)
 
 
+def _msg1_digest(noise_msg1: bytes) -> bytes:
+    """Return ``SHA-512(LABEL_MSG1_DIGEST || noise_msg1)``, what mac1 authenticates."""
+    return hashlib.sha512(LABEL_MSG1_DIGEST + noise_msg1).digest()
+
+
 def mac1(key: bytes, noise_msg1: bytes) -> bytes:
-    """Return ``HMAC-SHA512(key, noise_msg1)[:32]``."""
-    return hmac.digest(key, noise_msg1, "sha512")[:MAC1_LEN]
+    """Return ``HMAC-SHA512(key, SHA-512(LABEL_MSG1_DIGEST || noise_msg1))[:32]``."""
+    return hmac.digest(key, _msg1_digest(noise_msg1), "sha512")[:MAC1_LEN]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +149,14 @@ class PeerTable:
     """The responder's paired peers, searched by mac1.
 
     It holds public keys and mac1 keys only, no private key, so a lookup cannot do a DH even by
-    mistake. A lookup allocates nothing and has no side effect: an unpaired initiator leaves no
+    mistake. A lookup keeps nothing and has no side effect: an unpaired initiator leaves no
     trace in the responder.
+
+    Each entry keeps its peer's mac1 HMAC already keyed (``hmac.new(mac1_receive)``, the two
+    SHA-512 blocks of the padded key done once); a lookup copies that state per peer.
     """
 
-    __slots__ = ("_peers",)
+    __slots__ = ("_entries",)
 
     def __init__(self, peers: Iterable[PairedPeer]) -> None:
         """Index ``peers`` (each derived with :meth:`PairedPeer.derive`).
@@ -145,20 +164,22 @@ class PeerTable:
         Raises:
             LocalProtocolError: two entries have the same static key.
         """
-        self._peers = tuple(peers)
-        if len({p.keys.static for p in self._peers}) != len(self._peers):
+        entries = tuple((hmac.new(p.mac1_receive, digestmod=hashlib.sha512), p) for p in peers)
+        if len({p.keys.static for _, p in entries}) != len(entries):
             raise LocalProtocolError("two paired peers share a static key")
+        self._entries: tuple[tuple[hmac.HMAC, PairedPeer], ...] = entries
 
     def __repr__(self) -> str:
-        return f"PeerTable({len(self._peers)} peers)"
+        return f"PeerTable({len(self._entries)} peers)"
 
     def __len__(self) -> int:
-        return len(self._peers)
+        return len(self._entries)
 
     def identify(self, message: bytes) -> PairedPeer | None:
         """Return the paired peer that sent ``message`` (msg1 with mac1), or ``None``.
 
-        Costs one length check and at most one HMAC-SHA512 per paired peer.
+        Costs one length check, one SHA-512 over the Noise msg1, and at most one HMAC-SHA512
+        over its 64-byte digest per paired peer.
 
         Args:
             message: the first Noise message of a connection, as received.
@@ -168,7 +189,11 @@ class PeerTable:
         """
         if len(message) != MSG1_LEN:
             return None
-        for peer in self._peers:
-            if peer.sent_msg1(message):
+        digest = _msg1_digest(message[:NOISE_MSG1_LEN])  # once, whatever the table size
+        tag = message[NOISE_MSG1_LEN:]
+        for keyed, peer in self._entries:
+            mac = keyed.copy()
+            mac.update(digest)
+            if hmac.compare_digest(mac.digest()[:MAC1_LEN], tag):
                 return peer
         return None

@@ -7,6 +7,9 @@ messages are done, each side signs the handshake hash with both of its pinned si
     m     = role (1: 0x49 'I' or 0x52 'R') || u8 len(name) || name || line_id (64) || h (64)
     proof = Ed25519.sign(LABEL_HANDSHAKE_PROOF || m) (64) || ML-DSA-87.sign(m, ctx=LABEL) (4627)
 
+which is exactly Hotline's one hybrid signature (:mod:`hotline.signatures`) under
+``LABEL_HANDSHAKE_PROOF``, in its fixed encoding: the proof reuses it rather than repeating it.
+
 ``h`` is the final Noise handshake hash, which covers every byte both sides sent and the
 prologue, so a proof cannot be moved to another session (channel binding); the role byte stops a
 proof being reflected back at its signer; the label stops any other Hotline signature (card,
@@ -20,28 +23,21 @@ message of the new session, in each direction.
 from __future__ import annotations
 
 import enum
+from typing import Final
 
-from cryptography.exceptions import InvalidSignature
-
-from hotline.constants import (
-    ED25519_SIGNATURE_LEN,
-    FRAME_PROOF,
-    FRAME_VERSION,
-    LABEL_HANDSHAKE_PROOF,
-    LINE_ID_LEN,
-    MLDSA87_SIGNATURE_LEN,
-)
+from hotline.constants import FRAME_PROOF, FRAME_VERSION, LABEL_HANDSHAKE_PROOF, LINE_ID_LEN
+from hotline.signatures import HYBRID_SIGNATURE_LEN, HybridSignature, sign, verify
 
 from ._errors import ProofError
 from ._keys import LocalCredentials, PeerKeys
 from ._suite import PROTOCOL_NAME_BYTES
 
 #: The PROOF frame header (the session's frame codec reserves the same type code).
-_PROOF_HEADER = bytes([FRAME_VERSION, FRAME_PROOF])
+_PROOF_HEADER: Final = bytes([FRAME_VERSION, FRAME_PROOF])
 #: A PROOF frame is exactly this long; nothing shorter or longer is parsed.
-PROOF_FRAME_LEN = len(_PROOF_HEADER) + ED25519_SIGNATURE_LEN + MLDSA87_SIGNATURE_LEN
+PROOF_FRAME_LEN: Final = len(_PROOF_HEADER) + HYBRID_SIGNATURE_LEN
 #: Final handshake hash length (SHA-512).
-HANDSHAKE_HASH_LEN = 64
+HANDSHAKE_HASH_LEN: Final = 64
 
 
 class Role(enum.IntEnum):
@@ -65,11 +61,7 @@ def proof_message(role: Role, line_id: bytes, handshake_hash: bytes) -> bytes:
 def sign_proof(local: LocalCredentials, role: Role, line_id: bytes, handshake_hash: bytes) -> bytes:
     """Return the PROOF frame (plaintext) proving we are ``local`` in this handshake."""
     m = proof_message(role, line_id, handshake_hash)
-    return (
-        _PROOF_HEADER
-        + local.ed25519.sign(LABEL_HANDSHAKE_PROOF + m)
-        + local.mldsa.sign(m, LABEL_HANDSHAKE_PROOF)
-    )
+    return _PROOF_HEADER + sign(local.ed25519, local.mldsa, LABEL_HANDSHAKE_PROOF, m).encode()
 
 
 def verify_proof(
@@ -89,11 +81,7 @@ def verify_proof(
     """
     if len(frame) != PROOF_FRAME_LEN or frame[: len(_PROOF_HEADER)] != _PROOF_HEADER:
         raise ProofError("expected a PROOF frame of the exact size before anything else")
-    body = frame[len(_PROOF_HEADER) :]
-    ed_sig, ml_sig = body[:ED25519_SIGNATURE_LEN], body[ED25519_SIGNATURE_LEN:]
+    signature = HybridSignature.decode(frame[len(_PROOF_HEADER) :])  # the size is checked
     m = proof_message(role, line_id, handshake_hash)
-    try:
-        peer.ed25519.verify(ed_sig, LABEL_HANDSHAKE_PROOF + m)
-        peer.mldsa.verify(ml_sig, m, LABEL_HANDSHAKE_PROOF)
-    except InvalidSignature:
-        raise ProofError("identity proof does not verify against the pinned card") from None
+    if not verify(peer.ed25519, peer.mldsa, LABEL_HANDSHAKE_PROOF, m, signature):
+        raise ProofError("identity proof does not verify against the pinned card")
