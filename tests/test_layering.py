@@ -30,6 +30,17 @@ RULES: dict[str, frozenset[str]] = {
     "hotline.handshake": SANS_IO_FORBIDDEN,
     "hotline.session": SANS_IO_FORBIDDEN,
     "hotline.record": SANS_IO_FORBIDDEN,
+    # The I/O layers, by DESIGN.md's arrows: the line never sees the store or the daemon, the
+    # store never sees the network, the API imports no daemon internals.
+    "hotline.line": frozenset(
+        {"sqlite3", "hotline.store", "hotline.station", "hotline.api", "hotline.cli"}
+    ),
+    "hotline.store": frozenset(
+        {"asyncio", "socket", "hotline.line", "hotline.station", "hotline.api", "hotline.cli"}
+    ),
+    "hotline.api": frozenset(
+        {"sqlite3", "hotline.line", "hotline.store", "hotline.station", "hotline.cli"}
+    ),
 }
 
 

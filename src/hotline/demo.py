@@ -1,70 +1,172 @@
-"""``python -m hotline.demo`` (``make demo``): the Noise core at work, in memory.
+"""``python -m hotline.demo`` (``make demo``): two stations on this machine, and the line up.
 
-Two in-memory parties run Hotline's handshake suite, exchange a few transport messages both
-ways, then the official Noise vectors are replayed and the conformance summary printed. A
-later issue replaces this with two real stations.
+In a temporary folder: two stations are created (cheap test KDF), exchange cards, pair by
+fingerprint, and serve on loopback as two real ``hotline serve`` processes. The demo waits for
+the line, shows ``hotline status`` from both sides, waits for an in-band rekey (the stations
+run with ``[testing] rekey_after_s``, so a rekey comes every few seconds instead of every two
+minutes, and the daemons say so loudly), then stops both with SIGTERM and shows their last
+log lines. It ends with the Noise conformance summary. Every command it runs is printed.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import x25519
-
-from hotline.noise import HandshakeState, HandshakeStatus, NoiseProtocol, TransportState, vectors
-
-SUITE = "Noise_KKhfs_25519+MLKEM1024_AESGCM_SHA512"
-PROLOGUE = b"hotline/1 demo"
+from hotline.api import Client
+from hotline.errors import HotlineError
+from hotline.noise import vectors
 
 #: The project sits beside ``shared/`` (see shared/README.md): src/hotline/demo.py → repo root.
 CACOPHONY = Path(__file__).resolve().parents[2].parent / "shared/vectors/noise/cacophony.txt"
+HOTLINE = [sys.executable, "-m", "hotline.cli"]
+#: Rekey every 3 s (instead of 120 s) so that the demo shows one.
+REKEY_AFTER = 3.0
+STATIONS = (("jerusalem", 17401), ("moscow", 17402))
+#: Generous for a loaded machine: the line is normally up in well under a second.
+TIMEOUT = 20.0
 
 
-def _static_pair() -> tuple[bytes, bytes]:
-    """A fresh X25519 static key: (private, public). Real stations load theirs from disk."""
-    key = x25519.X25519PrivateKey.generate()
-    return key.private_bytes_raw(), key.public_key().public_bytes_raw()
+class DemoError(Exception):
+    """Something the demo waited for did not happen."""
 
 
-def _handshake() -> tuple[TransportState, TransportState]:
-    protocol = NoiseProtocol.from_name(SUITE)
-    a_private, a_public = _static_pair()
-    b_private, b_public = _static_pair()
-    alpha = HandshakeState(protocol, initiator=True, prologue=PROLOGUE, s=a_private, rs=b_public)
-    bravo = HandshakeState(protocol, initiator=False, prologue=PROLOGUE, s=b_private, rs=a_public)
-    print(f"Handshake {SUITE} (both static keys pinned in advance)")
-    for number, tokens in enumerate(protocol.pattern.messages, start=1):
-        writer, reader, arrow = (
-            (alpha, bravo, "alpha -> bravo")
-            if alpha.status is HandshakeStatus.WRITING
-            else (bravo, alpha, "bravo -> alpha")
-        )
-        message = writer.write_message()
-        reader.read_message(message)
-        names = ", ".join(token.value for token in tokens)
-        print(f"  {arrow}  message {number}: {len(message):5d} bytes  ({names})")
-    if alpha.handshake_hash != bravo.handshake_hash:  # cannot happen after two good reads
-        raise SystemExit("demo: the two sides disagree on the handshake hash")
-    print(f"  complete; both sides hold handshake hash {alpha.handshake_hash.hex()[:32]}...")
-    return alpha.split(), bravo.split()
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env["HOTLINE_KDF_PROFILE"] = "test"  # cheap Argon2id: a demo, not a real station
+    env["HOTLINE_PASSPHRASE"] = "demo passphrase"  # noqa: S105 (a throwaway demo station)
+    return env
 
 
-def _talk(alpha: TransportState, bravo: TransportState) -> None:
-    print("Transport (AES-256-GCM, one nonce counter per direction)")
-    exchanges = [
-        (alpha, bravo, "alpha -> bravo", "TEST MESSAGE 0001: the line is up."),
-        (bravo, alpha, "bravo -> alpha", "RECEIVED 0001. Line confirmed."),
-        (alpha, bravo, "alpha -> bravo", "Quick brown fox jumps over the lazy dog 1234567890."),
-        (bravo, alpha, "bravo -> alpha", "Съешь же ещё этих мягких французских булок."),
-    ]
-    for sender, receiver, arrow, text in exchanges:
-        wire = sender.send.encrypt_with_ad(b"", text.encode())
-        shown = receiver.receive.decrypt_with_ad(b"", wire).decode()
-        print(f"  {arrow}  {len(wire):3d} bytes  {shown}")
+def _run(*args: str | Path, quiet: bool = False) -> str:
+    shown = " ".join(str(a) if " " not in str(a) else repr(str(a)) for a in args)
+    print(f"$ hotline {shown}")
+    result = subprocess.run(
+        [*HOTLINE, *map(str, args)],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise DemoError(result.stderr.strip())
+    if not quiet:
+        for line in result.stdout.splitlines():
+            print(f"  {line}")
+    return result.stdout
+
+
+def _wait(what: str, predicate: Callable[[], bool]) -> float:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > TIMEOUT:
+            raise DemoError(f"{what}: not within {TIMEOUT:g} s")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def _line(home: Path) -> dict[str, Any] | None:
+    try:
+        lines = Client.for_home(home, timeout=2.0).status()["lines"]
+    except HotlineError:
+        return None
+    return lines[0] if lines else None
+
+
+def _free(port: int) -> int:
+    """``port`` if nothing listens there, else any free port (the demo must not collide)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        free: int = sock.getsockname()[1]
+        return free
+
+
+def _stations(root: Path) -> list[Path]:
+    print("1. Two offices create their stations and exchange cards by courier.")
+    homes = []
+    for name, port in STATIONS:
+        home = root / name
+        _run("--home", home, "init", "--name", name, "--listen", f"127.0.0.1:{_free(port)}")
+        (root / f"{name}.card").write_text(_run("--home", home, "card", quiet=True))
+        homes.append(home)
+    print("\n2. Each operator reads the other the fingerprint by phone; each pairs by it.")
+    for home, other in ((homes[0], homes[1]), (homes[1], homes[0])):
+        code = _run("--home", other, "fingerprint", quiet=True).splitlines()[-1]
+        _run("--home", home, "pair", root / f"{other.name}.card", "--fingerprint", code)
+    for home in homes:
+        with (home / "station.toml").open("a") as stream:
+            stream.write(f"\n[testing]\nrekey_after_s = {REKEY_AFTER}\n")
+    print(
+        f"\n   (demo only: station.toml gets [testing] rekey_after_s = {REKEY_AFTER:g}, so the"
+        " line rekeys every few seconds instead of every 120 s)"
+    )
+    return homes
+
+
+def _serve(homes: list[Path]) -> list[subprocess.Popen[bytes]]:
+    print("\n3. Both stations serve on loopback.")
+    processes = []
+    for home in homes:
+        print(f"$ hotline --home {home} serve &")
+        with (home.parent / f"{home.name}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [*HOTLINE, "--home", str(home), "serve"],
+                    env=_environment(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
+            )
+    return processes
+
+
+def _show(homes: list[Path]) -> None:
+    took = _wait(
+        "the line up on both sides",
+        lambda: all((line := _line(h)) is not None and line["state"] == "up" for h in homes),
+    )
+    print(f"\n4. The line is up ({took:.2f} s after start). Each side's view:")
+    for home in homes:
+        _run("--home", home, "status")
+    _run("--home", homes[1], "status", "--json")
+    print(f"\n5. Waiting for an in-band rekey (every {REKEY_AFTER:g} s here) ...")
+    _wait("a rekey", lambda: all((line := _line(h)) and line["rekeys"] >= 1 for h in homes))
+    for home in homes:
+        rekeys = [
+            line
+            for line in (home.parent / f"{home.name}.log").read_text().splitlines()
+            if " rekey " in line
+        ]
+        print(f"  {home.name}: {rekeys[-1]}")
+    _run("--home", homes[0], "status")
+
+
+def _stop(homes: list[Path], processes: list[subprocess.Popen[bytes]]) -> None:
+    print("\n6. Clean shutdown: SIGTERM to both; each closes its session with a CLOSE frame.")
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for home, process in zip(homes, processes, strict=True):
+        code = process.wait(10)
+        print(f"  {home.name} exited with status {code}; its log:")
+        for line in (home.parent / f"{home.name}.log").read_text().splitlines():
+            print(f"    {line}")
 
 
 def _conformance() -> int:
-    print("Conformance: official Noise test vectors (cacophony), each side replayed")
+    print("\n7. Conformance: official Noise test vectors (cacophony), each side replayed")
     if not CACOPHONY.is_file():
         print(f"  note: {CACOPHONY} not found; the vectors live in ../shared beside the project")
         return 0
@@ -74,9 +176,25 @@ def _conformance() -> int:
 
 
 def main() -> int:
-    """Run the demo; return the exit status (non-zero if a vector failed)."""
-    alpha, bravo = _handshake()
-    _talk(alpha, bravo)
+    """Run the demo; return the exit status (non-zero if anything failed)."""
+    start = time.monotonic()
+    processes: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="hotline-demo-") as folder:
+        try:
+            homes = _stations(Path(folder))
+            processes = _serve(homes)
+            _show(homes)
+            _stop(homes, processes)
+        except DemoError as exc:
+            print(f"demo: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(10)
+    took = time.monotonic() - start
+    print(f"\nTwo stations, the line up, a rekey and a clean stop in {took:.1f} s.")
     return _conformance()
 
 

@@ -50,6 +50,12 @@ class ExitCode(enum.IntEnum):
     PEER_CONFLICT = 36
     PEER_UNKNOWN = 37
     PEERS_FILE_INVALID = 38
+    # --- the running station (serve, status) ---------------------------------------------------
+    STORE_UNUSABLE = 40
+    LISTEN_FAILED = 41
+    ALREADY_RUNNING = 42
+    NOT_RUNNING = 43
+    API_FAILED = 44
     # --- generic -------------------------------------------------------------------------------
     #: pyca/cryptography cannot do ML-KEM-1024 or ML-DSA-87 here (sysexits EX_UNAVAILABLE).
     CRYPTO_UNSUPPORTED = 69

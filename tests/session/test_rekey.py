@@ -10,7 +10,7 @@ from hotline.constants import (
     RESPONDER_REKEY_AFTER_TIME,
 )
 from hotline.handshake import Role, preferred_initiator
-from hotline.noise import RemoteProtocolError
+from hotline.noise import LocalProtocolError, RemoteProtocolError
 from hotline.session import (
     CloseReason,
     ConnectionState,
@@ -19,6 +19,7 @@ from hotline.session import (
     FrameReceived,
     Rekey,
     SessionEstablished,
+    SessionTiming,
     Switch,
     TimestampAccepted,
     TimestampSent,
@@ -74,11 +75,9 @@ def test_rekey_under_continuous_traffic_loses_and_reorders_nothing() -> None:
     assert b_traffic.sent - len(received_numbers(world.a)) <= 1
 
 
-def test_the_responder_rekeys_at_130_seconds_if_the_initiator_does_not(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(rekey_module, "REKEY_AFTER_TIME", 10**9)  # the initiator stays silent
-    world = established(ALICE, BOB)
+def test_the_responder_rekeys_at_130_seconds_if_the_initiator_does_not() -> None:
+    silent = SessionTiming(rekey_after=170.0, responder_rekey_after=170.0)  # Alice waits
+    world = established(ALICE, BOB, initiator_config={"timing": silent})
     world.run_for(RESPONDER_REKEY_AFTER_TIME - 1)
     assert not rekeys(world.b)
     world.run_for(2)
@@ -101,14 +100,14 @@ def test_rekey_after_messages(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("first", "second"), [(LOW, HIGH), (HIGH, LOW)], ids=["low-dials", "high-dials"]
 )
-def test_crossing_rekeys_settle_to_one_session(
-    monkeypatch: pytest.MonkeyPatch, first: Station, second: Station
-) -> None:
+def test_crossing_rekeys_settle_to_one_session(first: Station, second: Station) -> None:
     latency = 0.05
     # The first session's responder is up one latency before its initiator; starting it half a
     # latency later makes both msg1s leave before either arrives: they cross.
-    monkeypatch.setattr(rekey_module, "RESPONDER_REKEY_AFTER_TIME", REKEY_AFTER_TIME + latency / 2)
-    world = established(first, second, latency=latency)
+    timing = {"timing": SessionTiming(responder_rekey_after=REKEY_AFTER_TIME + latency / 2)}
+    world = established(
+        first, second, latency=latency, initiator_config=timing, responder_config=timing
+    )
     world.run_for(REKEY_AFTER_TIME + 2)
     assert world.a.error is None and world.b.error is None
     # Both sides started a rekey (the initial msg1 is Alice's other TimestampSent)...
@@ -232,3 +231,24 @@ def test_a_lost_message_is_detected() -> None:
     world.run_for(1.0, traffic)
     assert received_numbers(world.b) == [0, 1]
     assert isinstance(world.b.error, RemoteProtocolError)
+
+
+def test_shortened_timing_rekeys_on_its_own_schedule() -> None:
+    timing = SessionTiming.scaled(2.0)
+    assert (timing.responder_rekey_after, timing.reject_after) == pytest.approx(
+        (2 * 130 / 120, 3.0)
+    )
+    assert timing.rekey_timeout == pytest.approx(0.5)  # half the margin before expiry, not 5 s
+    assert not timing.is_default and SessionTiming().is_default
+    config = {"timing": timing}
+    world = established(ALICE, BOB, initiator_config=config, responder_config=config)
+    world.run_for(7.0)
+    assert world.a.error is None and world.b.error is None
+    assert len(rekeys(world.a)) == len(rekeys(world.b)) == 3  # at about 2, 4 and 6 s
+    assert world.a.connection.state is ConnectionState.ESTABLISHED
+
+
+@pytest.mark.parametrize("rekey_after", [0.1, 121.0])
+def test_scaled_timing_is_bounded(rekey_after: float) -> None:
+    with pytest.raises(LocalProtocolError):
+        SessionTiming.scaled(rekey_after)

@@ -16,6 +16,7 @@ import typer
 from hotline import __version__
 from hotline.errors import ExitCode, HotlineError
 
+from ._daemon import serve, status
 from ._options import RootOptions
 from ._pairing import pair, peers, unpair
 from ._station import card, fingerprint, init
@@ -52,7 +53,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _command in (init, card, fingerprint, pair, peers, unpair):
+for _command in (init, card, fingerprint, pair, peers, unpair, serve, status):
     app.command()(_command)
 
 

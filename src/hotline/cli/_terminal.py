@@ -53,13 +53,17 @@ def notice(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def passphrase(file: Path | None, fd: int | None, *, confirm: bool = False) -> bytes:
+def passphrase(
+    file: Path | None, fd: int | None, *, confirm: bool = False, consume_env: bool = False
+) -> bytes:
     """Return the station passphrase: file, descriptor, ``HOTLINE_PASSPHRASE``, else a prompt.
 
     Args:
         file: the ``--passphrase-file`` value.
         fd: the ``--passphrase-fd`` value.
         confirm: ask twice when prompting (``init``: a typo would lock the station for good).
+        consume_env: remove ``HOTLINE_PASSPHRASE`` from the environment once read (``serve``:
+            a long-running process should not keep it where its children and /proc see it).
 
     Raises:
         NotInteractiveError: a prompt is needed but stdin is not a terminal.
@@ -79,4 +83,6 @@ def passphrase(file: Path | None, fd: int | None, *, confirm: bool = False) -> b
             raise PassphraseUnavailableError("the two passphrases differ")
         return first
 
-    return obtain_passphrase(file=file, fd=fd, environ=os.environ, prompt=prompt)
+    return obtain_passphrase(
+        file=file, fd=fd, environ=os.environ, prompt=prompt, consume_env=consume_env
+    )

@@ -34,4 +34,6 @@ from ._frames import Pong as Pong
 from ._frames import Rekey as Rekey
 from ._frames import Switch as Switch
 from ._handshakes import SessionConfig as SessionConfig
+from ._timing import MIN_REKEY_AFTER as MIN_REKEY_AFTER
+from ._timing import SessionTiming as SessionTiming
 from ._wire import with_length as with_length

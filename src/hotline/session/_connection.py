@@ -30,7 +30,6 @@ from collections.abc import Iterator
 
 from hotline.constants import (
     FRAME_HEADER_LEN,
-    HANDSHAKE_DEADLINE,
     MAX_NOISE_MESSAGE_LEN,
     MAX_OUTSTANDING_PINGS,
     MSG1_LEN,
@@ -193,7 +192,7 @@ class Connection:
             now: the wall clock, seconds since the Unix epoch.
         """
         if self._state is ConnectionState.HANDSHAKE:
-            if now >= self._created_at + HANDSHAKE_DEADLINE:
+            if now >= self._created_at + self._config.timing.handshake_deadline:
                 self._terminate(CloseReason.HANDSHAKE_TIMEOUT, "handshake deadline passed")
         elif self._state is ConnectionState.ESTABLISHED:
             rekeyer = self._require_rekeyer()
@@ -218,7 +217,7 @@ class Connection:
     def get_timer(self) -> float | None:
         """When :meth:`handle_timer` must next be called, or ``None``."""
         if self._state is ConnectionState.HANDSHAKE:
-            return self._created_at + HANDSHAKE_DEADLINE
+            return self._created_at + self._config.timing.handshake_deadline
         if self._state is ConnectionState.ESTABLISHED:
             rekeyer = self._require_rekeyer()
             deadlines = [rekeyer.reject_at(), rekeyer.rekey_deadline()]
@@ -345,9 +344,8 @@ class Connection:
 
     def _establish(self, session: Established, now: float) -> None:
         self._handshake = None
-        self._rekeyer = Rekeyer(
-            Epoch(session, now), self._handshakes, self._send_frame, self._events.append
-        )
+        first = Epoch(session, now, self._config.timing)
+        self._rekeyer = Rekeyer(first, self._handshakes, self._send_frame, self._events.append)
         self._state = ConnectionState.ESTABLISHED
         self._events.append(SessionEstablished(session.handshake_hash, session.role, rekey=False))
 

@@ -22,6 +22,7 @@ from hotline.handshake import (
 
 from ._events import Event, TimestampAccepted, TimestampSent
 from ._frames import SESSION_FRAMES, FrameCodec
+from ._timing import DEFAULT_TIMING, SessionTiming
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class SessionConfig:
         last_accepted_timestamp: the last msg1 timestamp we accepted from this peer (0 if none).
         codec: the frame types this connection speaks; later issues extend the default.
         hooks: test-only fixed handshake inputs; leave ``None``.
+        timing: rekey, expiry and handshake timers; the protocol's constants unless a test
+            shortens them (``station.toml`` ``[testing]``).
     """
 
     local: LocalCredentials
@@ -44,6 +47,7 @@ class SessionConfig:
     last_accepted_timestamp: int = 0
     codec: FrameCodec = SESSION_FRAMES
     hooks: KatHooks | None = None
+    timing: SessionTiming = DEFAULT_TIMING
 
 
 class Handshakes:
@@ -59,6 +63,11 @@ class Handshakes:
         ours = config.local.static_public
         #: When both sides start a handshake at once, ours goes on (the lower static key wins).
         self.wins_crossing = preferred_initiator(ours, config.peer.keys.static) == ours
+
+    @property
+    def timing(self) -> SessionTiming:
+        """The connection's timers."""
+        return self._config.timing
 
     def initiate(self, now: float) -> tuple[Initiator, bytes]:
         """Start a handshake as initiator.

@@ -35,19 +35,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hotline.constants import (
-    REJECT_AFTER_TIME,
-    REKEY_AFTER_MESSAGES,
-    REKEY_AFTER_TIME,
-    REKEY_TIMEOUT,
-    RESPONDER_REKEY_AFTER_TIME,
-)
+from hotline.constants import REKEY_AFTER_MESSAGES
 from hotline.handshake import Established, Initiator, Responder, Role, Stage
 from hotline.noise import CipherState, RemoteProtocolError
 
 from ._events import Event, SessionEstablished
 from ._frames import Flight, Frame, Rekey, Switch
 from ._handshakes import Handshakes
+from ._timing import SessionTiming
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -57,10 +52,12 @@ class Epoch:
     Attributes:
         session: the handshake result: keys, hash, our role, id.
         established_at: ``now`` when both proofs had verified on this side.
+        timing: the connection's timers (:attr:`SessionConfig.timing`).
     """
 
     session: Established
     established_at: float
+    timing: SessionTiming
 
     def __repr__(self) -> str:
         return f"Epoch(id={self.handshake_id}, at={self.established_at})"
@@ -82,14 +79,14 @@ class Epoch:
 
     def rekey_at(self) -> float:
         """When this side should start replacing this session (rule 2)."""
-        after = (
-            REKEY_AFTER_TIME if self.session.role is Role.INITIATOR else RESPONDER_REKEY_AFTER_TIME
-        )
+        timing = self.timing
+        initiator = self.session.role is Role.INITIATOR
+        after = timing.rekey_after if initiator else timing.responder_rekey_after
         return self.established_at + after
 
     def reject_at(self) -> float:
         """When this session's keys must no longer be used."""
-        return self.established_at + REJECT_AFTER_TIME
+        return self.established_at + self.timing.reject_after
 
 
 class Rekeyer:
@@ -148,7 +145,7 @@ class Rekeyer:
         if self.next is not None:
             return None  # switching: the peer's SWITCH is on its way
         if isinstance(self.pending, Initiator):
-            return self.pending_since + REKEY_TIMEOUT
+            return self.pending_since + self._handshakes.timing.rekey_timeout
         if self.pending is not None:
             return None  # answering: the initiator's timers drive this attempt
         if self.send.send.nonce >= REKEY_AFTER_MESSAGES:
@@ -191,7 +188,8 @@ class Rekeyer:
                 proof = initiator.receive_msg2(frame.message)
                 self._send_frame(Rekey(Flight.INITIATOR_PROOF, frame.handshake_id, proof))
             else:
-                self.next = Epoch(initiator.receive_proof(frame.message), now)
+                established = initiator.receive_proof(frame.message)
+                self.next = Epoch(established, now, self._handshakes.timing)
                 self.pending = None
                 self._send_frame(Switch(self.next.handshake_id))
                 self.send = self.next
@@ -237,7 +235,7 @@ class Rekeyer:
             raise RemoteProtocolError("initiator proof out of turn")
         proof, session = responder.receive_proof(frame.message)
         self.pending = None
-        self.next = Epoch(session, now)
+        self.next = Epoch(session, now, self._handshakes.timing)
         self._send_frame(Rekey(Flight.RESPONDER_PROOF, frame.handshake_id, proof))
 
     def _initiator_for(self, frame: Rekey) -> Initiator | None:

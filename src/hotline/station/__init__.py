@@ -1,7 +1,10 @@
-"""The station: one office's installation. For now its home directory and its configuration."""
+"""The station: one office's installation: its home, its configuration, and its daemon."""
 
 from ._config import ConfigError as ConfigError
 from ._config import StationConfig as StationConfig
+from ._daemon import AlreadyRunningError as AlreadyRunningError
+from ._daemon import ListenError as ListenError
+from ._daemon import serve as serve
 from ._home import CONFIG_FILE as CONFIG_FILE
 from ._home import KEYS_FILE as KEYS_FILE
 from ._home import PEERS_FILE as PEERS_FILE

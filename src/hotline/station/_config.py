@@ -6,12 +6,27 @@
     name = "jerusalem"                      # 1-64 of a-z 0-9 . - _, starting a-z/0-9
     listen = ["127.0.0.1:7401"]             # 1-8 host:port, in preference order
 
+    [line]                                  # optional: how lines are watched and redialled
+    ping_interval_s = 1.0
+    ping_timeout_s = 3.0
+    dial_backoff_max_s = 30.0
+
+    [api]                                   # optional: the local API (127.0.0.1 only)
+    listen = "127.0.0.1:0"                  # port 0: any free port (daemon.json tells which)
+
+    [dial]                                  # optional: dial a peer here, not at its card's
+    moscow = ["127.0.0.1:7502"]             # addresses (a tunnel, a port forward, a test proxy)
+
+    [testing]                               # never on a real station: the daemon warns
+    rekey_after_s = 2.0                     # rekey every 2 s instead of 120 s
+
 Later sections join :data:`_SECTIONS`. Anything not in the schema is an error rather than
 ignored: a misspelt key silently ignored is a setting the operator believes is in force.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from typing import Any, Final
@@ -20,10 +35,23 @@ import tomli_w
 
 from hotline.errors import ExitCode, HotlineError
 from hotline.identity import MAX_ADDRESSES, check_address, check_station_name
+from hotline.line import LineTiming
+from hotline.noise import LocalProtocolError
+from hotline.session import SessionTiming
 
 #: station.toml is a few lines; 64 KiB means the wrong file.
 MAX_CONFIG_LEN: Final = 64 * 1024
-_SECTIONS: Final = {"station": frozenset({"name", "listen"})}
+_SECTIONS: Final = {
+    "station": frozenset({"name", "listen"}),
+    "line": frozenset({"ping_interval_s", "ping_timeout_s", "dial_backoff_max_s"}),
+    "api": frozenset({"listen"}),
+    "dial": None,  # keys are peer names
+    "testing": frozenset({"rekey_after_s"}),
+}
+#: The local API listens on the loopback address only (DESIGN.md "Defaults").
+_API_LISTEN_RE: Final = re.compile(r"127\.0\.0\.1:(0|[1-9][0-9]{0,4})")
+DEFAULT_API_LISTEN: Final = "127.0.0.1:0"
+DEFAULT_LINE_TIMING: Final = LineTiming()
 _HEADER: Final = "# Hotline station configuration (see the README, section 'A station').\n"
 
 
@@ -40,10 +68,18 @@ class StationConfig:
     Attributes:
         name: the station's name, as it appears on its card.
         listen: the addresses the station listens on and publishes on its card, ``host:port``.
+        line: heartbeats, silent-peer timeout and redial cap (``[line]``).
+        api_listen: where the local API listens, ``127.0.0.1:port`` (``[api] listen``).
+        dial: per peer name, addresses to dial instead of those on its card (``[dial]``).
+        rekey_after: ``[testing] rekey_after_s``: a shortened rekey period, tests only.
     """
 
     name: str
     listen: tuple[str, ...]
+    line: LineTiming = DEFAULT_LINE_TIMING
+    api_listen: str = DEFAULT_API_LISTEN
+    dial: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    rekey_after: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -56,12 +92,58 @@ class StationConfig:
             raise ConfigError(f"station.toml: give 1 to {MAX_ADDRESSES} listen addresses")
         if len(set(self.listen)) != len(self.listen):
             raise ConfigError("station.toml: a listen address is given twice")
+        if not _API_LISTEN_RE.fullmatch(self.api_listen) or self.api_port > 0xFFFF:
+            raise ConfigError("station.toml: api.listen must be 127.0.0.1:PORT (PORT 0: any)")
+        for peer, addresses in self.dial:
+            try:
+                check_station_name(peer)
+                for address in addresses:
+                    check_address(address)
+            except ValueError as exc:
+                raise ConfigError(f"station.toml: dial.{peer}: {exc}") from None
+            if not 1 <= len(addresses) <= MAX_ADDRESSES:
+                raise ConfigError(f"station.toml: dial.{peer}: give 1 to {MAX_ADDRESSES} addresses")
+        if self.rekey_after is not None:
+            self.session_timing()
+
+    @property
+    def api_port(self) -> int:
+        """The local API's port (0: any free port)."""
+        return int(self.api_listen.rpartition(":")[2])
+
+    def dial_addresses(self, peer: str) -> tuple[str, ...] | None:
+        """The addresses ``[dial]`` gives for ``peer``, or ``None`` (dial its card's)."""
+        return dict(self.dial).get(peer)
+
+    def session_timing(self) -> SessionTiming:
+        """The session timers: the protocol's, or shortened by ``[testing] rekey_after_s``.
+
+        Raises:
+            ConfigError: ``rekey_after_s`` is out of bounds.
+        """
+        if self.rekey_after is None:
+            return SessionTiming()
+        try:
+            return SessionTiming.scaled(self.rekey_after)
+        except LocalProtocolError as exc:
+            raise ConfigError(f"station.toml: testing.rekey_after_s: {exc}") from None
 
     def dumps(self) -> str:
-        """Return the TOML text of this configuration."""
-        return _HEADER + tomli_w.dumps(
-            {"station": {"name": self.name, "listen": list(self.listen)}}
-        )
+        """Return the TOML text of this configuration (optional sections only when set)."""
+        document: dict[str, Any] = {"station": {"name": self.name, "listen": list(self.listen)}}
+        if self.line != DEFAULT_LINE_TIMING:
+            document["line"] = {
+                "ping_interval_s": self.line.ping_interval,
+                "ping_timeout_s": self.line.ping_timeout,
+                "dial_backoff_max_s": self.line.dial_backoff_max,
+            }
+        if self.api_listen != DEFAULT_API_LISTEN:
+            document["api"] = {"listen": self.api_listen}
+        if self.dial:
+            document["dial"] = {peer: list(addresses) for peer, addresses in self.dial}
+        if self.rekey_after is not None:
+            document["testing"] = {"rekey_after_s": self.rekey_after}
+        return _HEADER + tomli_w.dumps(document)
 
     @classmethod
     def loads(cls, text: str) -> StationConfig:
@@ -79,7 +161,8 @@ class StationConfig:
         for section, value in document.items():
             if section not in _SECTIONS or not isinstance(value, dict):
                 raise ConfigError(f"station.toml: unknown section [{section}]")
-            unknown = sorted(set(value) - _SECTIONS[section])
+            keys = _SECTIONS[section]
+            unknown = sorted(set(value) - keys) if keys is not None else []
             if unknown:
                 raise ConfigError(f"station.toml: unknown key {section}.{unknown[0]}")
         station = document.get("station")
@@ -89,12 +172,50 @@ class StationConfig:
         listen = _require(station, "listen", list)
         if not all(isinstance(address, str) for address in listen):
             raise ConfigError("station.toml: station.listen must be a list of strings")
-        return cls(name=name, listen=tuple(listen))
+        api = document.get("api", {})
+        testing = document.get("testing", {})
+        return cls(
+            name=name,
+            listen=tuple(listen),
+            line=_line_timing(document.get("line", {})),
+            api_listen=_require(api, "listen", str, "api") if api else DEFAULT_API_LISTEN,
+            dial=_dial(document.get("dial", {})),
+            rekey_after=_seconds(testing, "rekey_after_s", "testing") if testing else None,
+        )
 
 
-def _require(section: dict[str, Any], key: str, kind: type) -> Any:
+def _require(section: dict[str, Any], key: str, kind: type, where: str = "station") -> Any:
     if key not in section:
-        raise ConfigError(f"station.toml: missing key station.{key}")
+        raise ConfigError(f"station.toml: missing key {where}.{key}")
     if not isinstance(section[key], kind):
-        raise ConfigError(f"station.toml: station.{key} must be a {kind.__name__}")
+        raise ConfigError(f"station.toml: {where}.{key} must be a {kind.__name__}")
     return section[key]
+
+
+def _seconds(section: dict[str, Any], key: str, where: str) -> float:
+    value = section.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"station.toml: {where}.{key} must be a number of seconds")
+    return float(value)
+
+
+def _line_timing(section: dict[str, Any]) -> LineTiming:
+    names = {
+        "ping_interval_s": "ping_interval",
+        "ping_timeout_s": "ping_timeout",
+        "dial_backoff_max_s": "dial_backoff_max",
+    }
+    values = {names[key]: _seconds(section, key, "line") for key in section}
+    try:
+        return LineTiming(**values)
+    except ValueError as exc:
+        raise ConfigError(f"station.toml: [line] {exc}") from None
+
+
+def _dial(section: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    entries = []
+    for peer, addresses in section.items():
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise ConfigError(f"station.toml: dial.{peer} must be a list of host:port strings")
+        entries.append((peer, tuple(addresses)))
+    return tuple(entries)

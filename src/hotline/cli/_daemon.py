@@ -1,0 +1,75 @@
+"""``serve`` and ``status``: run the station in the foreground, and ask it how its lines are.
+
+``serve`` is the daemon (:func:`hotline.station.serve`); ``status`` never touches keys or the
+store, it asks the running daemon over the local API (:class:`hotline.api.Client`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotline.api import Client
+from hotline.logfmt import configure_logging
+from hotline.station import serve as serve_station
+
+from ._options import PassphraseFd, PassphraseFile, root_options
+
+_STATE_STYLES = {"up": "bold green", "down": "bold red", "connecting": "yellow"}
+
+
+def serve(
+    ctx: typer.Context,
+    *,
+    passphrase_file: PassphraseFile = None,
+    passphrase_fd: PassphraseFd = None,
+) -> None:
+    """Run the station in the foreground: listen, dial every paired peer, keep the lines up.
+
+    Logs one structured line per event on stderr (line up, line down, rekey, refused...).
+    Stops cleanly on SIGTERM or Ctrl-C, closing every session.
+    """
+    station = root_options(ctx).unlock(passphrase_file, passphrase_fd, consume_env=True)
+    configure_logging()
+    serve_station(station)
+
+
+def _cell(value: Any, unit: str = "") -> str:
+    return "-" if value is None else f"{value}{unit}"
+
+
+def status(
+    ctx: typer.Context,
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show every line of the running station: state, path, round trip, session age."""
+    answer = Client.for_home(root_options(ctx).open_home().path).status()
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+        return
+    lines = answer["lines"]
+    if not lines:
+        typer.echo(f"Station {answer.get('station')}: no paired stations.")
+        return
+    table = Table(title=f"Station {answer.get('station')}", title_justify="left")
+    for column in ("peer", "state", "path", "rtt", "session age", "last handshake", "rekeys"):
+        table.add_column(column)
+    for line in lines:
+        state = str(line.get("state"))
+        table.add_row(
+            str(line.get("peer")),
+            f"[{_STATE_STYLES.get(state, '')}]{state}[/]" if state in _STATE_STYLES else state,
+            _cell(line.get("path")),
+            _cell(line.get("rtt_ms"), " ms"),
+            _cell(line.get("session_age_s"), " s"),
+            _cell(line.get("last_handshake")),
+            _cell(line.get("rekeys")),
+        )
+    # A script or a pipe gets whole lines, not a table cut to 80 columns.
+    Console(width=None if sys.stdout.isatty() else 160).print(table)

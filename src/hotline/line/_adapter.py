@@ -1,0 +1,359 @@
+"""One sans-IO :class:`~hotline.session.Connection` on one asyncio TCP transport.
+
+As aioquic's ``QuicConnectionProtocol``, this adapter is thin: it feeds received bytes to the
+connection with the time, drains the connection's events to its owner (the line), writes what
+the connection wants sent, and re-arms one timer. Everything the protocol decides is decided
+in the sans-IO core; the adapter adds only what needs a clock and a socket:
+
+- **heartbeats**: a PING every ``ping_interval`` once the session is established, and the
+  session is dropped as *silent* when nothing has arrived for ``ping_timeout`` (the peer's PONGs
+  arrive at least that often on a live path). ``TCP_USER_TIMEOUT`` is set to the same value, so
+  the kernel also gives up on data the peer never acknowledges.
+- **the pre-authentication deadline**: a stream not established ``HANDSHAKE_DEADLINE`` after it
+  was accepted or dialled is aborted, counted from accept (the connection's own timer counts
+  from its creation, which on a listener is after the first message arrived).
+
+Two clocks, kept apart on purpose:
+
+- the **wall clock** (``time.time()``, seconds since the Unix epoch) is the ``now`` the
+  connection takes: its msg1 timestamps and ping times are wall-clock values, and its
+  ``get_timer()`` answers in wall-clock seconds;
+- the **loop clock** (``loop.time()``, monotonic) runs the adapter's own timers (heartbeats,
+  silence, deadline), which must not jump when an operator or NTP steps the wall clock.
+
+The one timer handle is armed on the loop clock; a wall-clock deadline of the connection is
+converted by its distance from the wall clock's present.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import typing
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from hotline.noise import NoiseError
+from hotline.session import (
+    CloseReason,
+    Connection,
+    ConnectionState,
+    ConnectionTerminated,
+    Event,
+    Hello,
+    PongReceived,
+    SessionEstablished,
+)
+
+from ._address import format_address, reset
+from ._timing import LineTiming
+
+#: Linux's ``TCP_USER_TIMEOUT`` (RFC 5482); other systems lack it and rely on the heartbeats.
+_TCP_USER_TIMEOUT: Final = getattr(socket, "TCP_USER_TIMEOUT", None)
+
+
+class SessionOwner(Protocol):
+    """What a session reports to: the line it belongs to."""
+
+    def session_event(self, session: SessionProtocol, event: Event) -> None:
+        """The connection produced ``event`` (called in order, before its bytes are sent)."""
+
+    def session_ended(self, session: SessionProtocol, reason: str) -> None:
+        """The stream is over, for ``reason``; called exactly once per session."""
+
+
+class SessionProtocol(asyncio.Protocol):
+    """Drives one :class:`Connection` over one stream: feed, drain, transmit, re-arm.
+
+    Attributes:
+        outbound: we dialled this stream (we are its first handshake's initiator).
+        path: the remote end, ``host:port``.
+        established_at: wall clock when the first session came up, or ``None``.
+        keys_at: wall clock when the keys in use were established (the last rekey).
+        rekeys: rekeys completed on this stream.
+        rtt: the last measured round-trip time, seconds, or ``None``.
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        owner: SessionOwner,
+        timing: LineTiming,
+        *,
+        outbound: bool,
+        deadline: float,
+        on_authenticated: Callable[[], None] | None = None,
+    ) -> None:
+        """Args:
+        connection: the sans-IO connection (from ``Connection.connect`` or ``accept``).
+        owner: the line that receives the events.
+        timing: heartbeat and silence timers.
+        outbound: whether we dialled.
+        deadline: loop time by which the session must be established, or the stream is
+            aborted.
+        on_authenticated: called once, when the session is established or the stream ends
+            first (the listener's pre-authentication slot is released then).
+        """
+        self._connection = connection
+        self._owner = owner
+        self._timing = timing
+        self._deadline = deadline
+        self._on_authenticated = on_authenticated
+        self.outbound = outbound
+        self.path = "?"
+        self.established_at: float | None = None
+        self.keys_at: float | None = None
+        self.rekeys = 0
+        self.rtt: float | None = None
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at = 0.0
+        self._last_heard = self._loop.time()
+        self._next_ping = 0.0
+        self._pumping = False
+        self._ended = False
+        self._terminated_reason = "closed"
+        self._writable = asyncio.Event()
+        self._writable.set()
+        #: Resolves to True once the session is established, False if the stream ended first.
+        self.settled: asyncio.Future[bool] = self._loop.create_future()
+        #: Resolves when the stream has ended (its result is the reason).
+        self.closed: asyncio.Future[str] = self._loop.create_future()
+        #: Resolves when the transport is gone (a CLOSE being flushed has left by then).
+        self.transport_gone: asyncio.Future[None] = self._loop.create_future()
+
+    def __repr__(self) -> str:
+        direction = "out" if self.outbound else "in"
+        return f"SessionProtocol({direction} {self.path}, {self._connection.state.value})"
+
+    @property
+    def connection(self) -> Connection:
+        """The sans-IO connection this adapter drives."""
+        return self._connection
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The stream's transport, once connected."""
+        return self._transport
+
+    # --- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Take the transport, set the socket options, and send what is ready (msg1)."""
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self._transport = typing.cast(asyncio.Transport, transport)
+        self.path = format_address(transport.get_extra_info("peername"))
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if _TCP_USER_TIMEOUT is not None:
+                    timeout_ms = int(self._timing.ping_timeout * 1000)
+                    sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, timeout_ms)
+        self._pump()
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the bytes to the connection with the wall clock, then drain and transmit."""
+        if self._ended:
+            return
+        try:
+            self._connection.receive_data(data, time.time())
+        except NoiseError as exc:
+            self._pump_events()  # events queued before the error (e.g. a timestamp) still count
+            self._end(_describe(exc), abort=True)
+            return
+        self._last_heard = self._loop.time()
+        self._pump()
+
+    def eof_received(self) -> bool:
+        """The peer closed its side: the session is over (a CLOSE would have come first)."""
+        self._end("the peer closed the stream", abort=False)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The transport is gone."""
+        if not self.transport_gone.done():
+            self.transport_gone.set_result(None)
+        self._end("connection lost" if exc is None else f"connection lost: {exc}", abort=False)
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is full: senders wait (:meth:`wait_writable`)."""
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        """The transport's buffer drained."""
+        self._writable.set()
+
+    # --- Sending -------------------------------------------------------------------------------
+
+    def send_data(self, payload: bytes) -> None:
+        """Send one DATA frame on the established session.
+
+        Raises:
+            LocalProtocolError: the session is not established (or ended).
+        """
+        try:
+            self._connection.send_data(payload)
+        finally:
+            self._pump()  # a refused send leaves the connection in ERROR: drop the stream
+
+    async def wait_writable(self) -> None:
+        """Return when the transport accepts more bytes (TCP flow control)."""
+        await self._writable.wait()
+
+    def close(self, reason: CloseReason = CloseReason.NORMAL, text: str = "") -> None:
+        """End the session in order: CLOSE (if established), then close the stream."""
+        if self._ended:
+            return
+        if self._connection.state in (ConnectionState.HANDSHAKE, ConnectionState.ESTABLISHED):
+            self._connection.close(reason, text)
+        # Write the CLOSE now, even from inside an event callback (when _pump is busy).
+        data = self._connection.data_to_send()
+        if data and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+        self._end(text or reason.name.lower(), abort=False)
+
+    def abort(self, reason: str) -> None:
+        """Drop the stream at once (RST), without a word to the peer."""
+        self._end(reason, abort=True)
+
+    # --- The loop: drain, transmit, re-arm -------------------------------------------------
+
+    def _pump(self) -> None:
+        """Drain events to the owner, write the bytes, act on the state, re-arm the timer."""
+        if self._pumping or self._ended:
+            return
+        self._pumping = True
+        try:
+            while True:
+                drained = self._pump_events()
+                data = self._connection.data_to_send()
+                transport = self._transport
+                if data and transport is not None and not transport.is_closing():
+                    transport.write(data)
+                if not drained and not data:
+                    break
+        finally:
+            self._pumping = False
+        state = self._connection.state
+        if state is ConnectionState.CLOSED:
+            self._end(self._terminated_reason, abort=False)
+        elif state is ConnectionState.ERROR:
+            self._end("protocol error", abort=True)
+        else:
+            self._rearm()
+
+    def _pump_events(self) -> bool:
+        drained = False
+        while (event := self._connection.next_event()) is not None:
+            drained = True
+            self._observe(event)
+            self._owner.session_event(self, event)
+        return drained
+
+    def _observe(self, event: Event) -> None:
+        """Update the adapter's own view (heartbeats, RTT, ages) from one event."""
+        if isinstance(event, SessionEstablished):
+            now = time.time()
+            self.keys_at = now
+            if event.rekey:
+                self.rekeys += 1
+            else:
+                self.established_at = now
+                self._next_ping = self._loop.time() + self._timing.ping_interval
+                self._authenticated()
+                if not self.settled.done():
+                    self.settled.set_result(True)
+                if self._connection.state is ConnectionState.ESTABLISHED:
+                    self._connection.send_frame(Hello())
+        elif isinstance(event, PongReceived) and event.rtt is not None:
+            self.rtt = event.rtt
+        elif isinstance(event, ConnectionTerminated):
+            who = "the peer" if event.by_peer else "we"
+            text = f": {event.text}" if event.text else ""
+            self._terminated_reason = f"{who} closed ({event.reason.name.lower()}){text}"
+
+    def _rearm(self) -> None:
+        """Arm the one timer at the earliest deadline (loop clock)."""
+        now = self._loop.time()
+        deadlines = []
+        wall_deadline = self._connection.get_timer()
+        if wall_deadline is not None:
+            deadlines.append(now + max(0.0, wall_deadline - time.time()))
+        if self.established_at is None:
+            deadlines.append(self._deadline)
+        else:
+            deadlines.append(self._next_ping)
+            deadlines.append(self._last_heard + self._timing.ping_timeout)
+        when = min(deadlines)
+        if self._timer is not None:
+            if self._timer_at == when:
+                return
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._on_timer)
+        self._timer_at = when
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._ended:
+            return
+        now = self._loop.time()
+        wall_now = time.time()
+        wall_deadline = self._connection.get_timer()
+        if wall_deadline is not None and wall_now >= wall_deadline:
+            self._connection.handle_timer(wall_now)
+        if self.established_at is None:
+            if now >= self._deadline:
+                self._end("handshake deadline passed", abort=True)
+                return
+        elif now >= self._last_heard + self._timing.ping_timeout:
+            self._end(f"silent for {self._timing.ping_timeout:g} s", abort=True)
+            return
+        elif now >= self._next_ping and self._connection.state is ConnectionState.ESTABLISHED:
+            self._connection.send_ping(wall_now)
+            self._next_ping = now + self._timing.ping_interval
+        self._pump()
+
+    # --- Ending --------------------------------------------------------------------------------
+
+    def _authenticated(self) -> None:
+        callback, self._on_authenticated = self._on_authenticated, None
+        if callback is not None:
+            callback()
+
+    def _end(self, reason: str, *, abort: bool) -> None:
+        """Close or abort the transport and tell the owner, once."""
+        if self._ended:
+            return
+        self._ended = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        transport = self._transport
+        if transport is not None:
+            if abort:
+                reset(transport)
+            else:
+                transport.close()
+        self._writable.set()  # wake senders: their next send fails loudly, not forever
+        self._authenticated()
+        if not self.settled.done():
+            self.settled.set_result(False)
+        self.closed.set_result(reason)
+        self._owner.session_ended(self, reason)
+
+
+def _describe(exc: NoiseError) -> str:
+    """A short, fixed-vocabulary reason for a protocol failure (for logs, never for the peer)."""
+    name = type(exc).__name__
+    phrases = {
+        "ReplayError": "replayed msg1",
+        "UnknownPeerError": "not the expected peer's mac1",
+        "ProofError": "identity proof failed",
+        "DecryptError": "decryption failed",
+        "FrameError": "malformed frame",
+    }
+    return phrases.get(name, f"protocol error ({name})")

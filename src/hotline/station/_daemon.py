@@ -1,0 +1,342 @@
+"""The station daemon: the composition root that runs one station (``hotline serve``).
+
+It wires the pieces and owns nothing the pieces could own themselves:
+
+1. checks, before anything listens: the crypto self-test, one daemon per home (a lock file),
+   the store (WAL, synchronous=FULL, migrated);
+2. builds a :class:`~hotline.line.Line` per active pairing (revoked pins get none), with the
+   handshake timestamps from the store, and a :class:`~hotline.line.Listener` per
+   ``station.listen`` address over a peer table of the same pairings;
+3. serves the local API (:func:`hotline.api.make_app`) with uvicorn in the same event loop, on
+   ``[api] listen``, and writes ``daemon.json`` so that ``hotline status`` finds it;
+4. re-reads ``peers.json`` when it changes (``pair``, ``unpair`` while serving): a new pairing
+   gets a line, an unpaired one is closed and refused from then on;
+5. on SIGTERM or SIGINT closes every session with a CLOSE frame, stops listening, removes
+   ``daemon.json``, and returns.
+
+Every log line is structured (:mod:`hotline.logfmt`); no secret is ever logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA87PublicKey
+
+from hotline.api import DaemonInfo, LineView, StationStatus, load_or_create_token, make_app
+from hotline.errors import ExitCode, HotlineError
+from hotline.handshake import (
+    LocalCredentials,
+    PairedPeer,
+    PeerKeys,
+    PeerTable,
+    check_crypto_support,
+)
+from hotline.identity import Card, Peer, PeerRegistry, PeersFileError, line_id
+from hotline.line import Line, LinePeer, LineStatus, Listener, RefusalLog, split_address
+from hotline.logfmt import log_event
+from hotline.session import SessionTiming
+from hotline.store import Store
+
+from ._home import UnlockedStation
+from ._loop import new_event_loop
+
+_log = logging.getLogger("hotline.station")
+
+DB_FILE: Final = "hotline.db"
+LOCK_FILE: Final = "daemon.lock"
+#: How often peers.json is checked for a change (one ``stat``): an unpaired station loses its
+#: line within about this long.
+PEERS_POLL_INTERVAL: Final = 1.0
+
+
+class ListenError(HotlineError):
+    """The station cannot listen on an address of ``station.listen`` or ``[api] listen``."""
+
+    exit_code = ExitCode.LISTEN_FAILED
+
+
+class AlreadyRunningError(HotlineError):
+    """Another daemon already serves this station."""
+
+    exit_code = ExitCode.ALREADY_RUNNING
+
+
+def serve(station: UnlockedStation) -> None:
+    """Run the station until SIGTERM or SIGINT (``hotline serve``).
+
+    Raises:
+        CryptoSupportError: no ML-KEM-1024 / ML-DSA-87 here.
+        AlreadyRunningError: a daemon already serves this home.
+        StoreError: hotline.db cannot be used.
+        ListenError: an address cannot be listened on.
+        ConfigError: ``[testing]`` is out of bounds.
+    """
+    check_crypto_support()
+    home = station.home.path
+    session_timing = station.config.session_timing()
+    with _single_daemon(home):
+        os.umask(0o077)  # hotline.db, its -wal and -shm, daemon.json: the operator's only
+        with Store.open(home / DB_FILE) as store, asyncio.Runner(loop_factory=new_event_loop) as r:
+            daemon = Daemon(station, store, session_timing=session_timing)
+            r.run(daemon.run())
+
+
+@contextlib.contextmanager
+def _single_daemon(home: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<home>/daemon.lock`` (released by the kernel at exit)."""
+    fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunningError(f"the station in {home} is already running") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _peer_keys(card: Card) -> PeerKeys:
+    return PeerKeys(
+        static=card.keys.x25519,
+        ed25519=Ed25519PublicKey.from_public_bytes(card.keys.ed25519),
+        mldsa=MLDSA87PublicKey.from_public_bytes(card.keys.mldsa87),
+    )
+
+
+def _iso(at: float | None) -> str | None:
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _view(status: LineStatus) -> LineView:
+    return LineView(
+        peer=status.peer,
+        state=status.state.value,
+        path=status.path,
+        direction=status.direction,
+        rtt_ms=status.rtt_ms,
+        session_age_s=status.session_age_s,
+        up_for_s=status.up_for_s,
+        last_handshake=_iso(status.last_handshake),
+        rekeys=status.rekeys,
+    )
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our loop: the daemon, not uvicorn, handles SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Daemon:
+    """One running station: lines, listeners, the API. Implements :class:`hotline.api.Control`."""
+
+    def __init__(
+        self, station: UnlockedStation, store: Store, *, session_timing: SessionTiming
+    ) -> None:
+        """Args:
+        station: the unlocked station.
+        store: its open store.
+        session_timing: the session timers (the protocol's unless ``[testing]``).
+        """
+        self._station = station
+        self._config = station.config
+        self._store = store
+        self._session_timing = session_timing
+        keys = station.keys
+        self._local = LocalCredentials(keys.x25519, keys.ed25519, keys.mldsa87)
+        self._card = station.card()
+        self._refusals = RefusalLog(self._config.line.refusal_log_interval)
+        self._lines: dict[bytes, Line] = {}
+        self._paired: dict[bytes, PairedPeer] = {}
+        self._listener: Listener | None = None
+        self._stop = asyncio.Event()
+        self._peers_stamp: tuple[int, int, int] | None = None
+
+    # --- Control -------------------------------------------------------------------------------
+
+    def status(self) -> StationStatus:
+        """The station's lines, for ``GET /v1/status``."""
+        lines = tuple(_view(line.status()) for line in self._lines.values())
+        return StationStatus(self._config.name, lines)
+
+    # --- Running -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve until a signal asks to stop, then shut down in order."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        if not self._session_timing.is_default:
+            log_event(
+                _log,
+                logging.WARNING,
+                "TESTING TIMERS IN FORCE: never run a real station like this",
+                rekey_after_s=self._session_timing.rekey_after,
+                reject_after_s=self._session_timing.reject_after,
+            )
+        registry = self._read_peers()
+        self._listener = Listener(PeerTable(()), self._line_for, self._refusals)
+        self._apply_peers(registry, start=False)
+        await self._listen()
+        api_server, api_task, api_url = await self._start_api()
+        info = DaemonInfo(os.getpid(), api_url, _iso(time.time()) or "")
+        info.write(self._station.home.path)
+        log_event(
+            _log,
+            logging.INFO,
+            "station up",
+            station=self._config.name,
+            listen=",".join(self._config.listen),
+            api=api_url,
+            peers=len(self._lines),
+            pid=os.getpid(),
+        )
+        for line in self._lines.values():
+            line.start()
+        watcher = loop.create_task(self._watch_peers(), name="hotline-peers-watch")
+        try:
+            await self._stop.wait()
+        finally:
+            log_event(_log, logging.INFO, "station stopping", station=self._config.name)
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+            await asyncio.gather(*(line.stop() for line in self._lines.values()))
+            await self._listener.close()
+            api_server.should_exit = True
+            await asyncio.gather(api_task, return_exceptions=True)
+            DaemonInfo.remove(self._station.home.path)
+            log_event(_log, logging.INFO, "station stopped", station=self._config.name)
+
+    async def _listen(self) -> None:
+        assert self._listener is not None
+        for address in self._config.listen:
+            host, port = split_address(address)
+            try:
+                await self._listener.listen(host, port)
+            except OSError as exc:
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise ListenError(
+                    f"cannot listen on {address}: {reason}"
+                    " (another station or program uses it, or the host is not local)"
+                ) from None
+
+    async def _start_api(self) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+        app = make_app(self, token=load_or_create_token(self._station.home.path))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self._config.api_port))
+        except OSError as exc:
+            sock.close()
+            raise ListenError(
+                f"cannot listen on {self._config.api_listen} for the API: {exc.strerror or exc}"
+            ) from None
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_config=None, access_log=False, lifespan="off", server_header=False
+        )
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # our own lines say it
+        server = _EmbeddedServer(config)
+        task = asyncio.get_running_loop().create_task(
+            server.serve(sockets=[sock]), name="hotline-api"
+        )
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise ListenError("the API server stopped at start")
+            await asyncio.sleep(0.005)
+        return server, task, f"http://127.0.0.1:{port}"
+
+    # --- Peers ---------------------------------------------------------------------------------
+
+    def _line_for(self, peer: PairedPeer) -> Line | None:
+        return self._lines.get(peer.keys.static)
+
+    def _read_peers(self) -> PeerRegistry:
+        path = self._station.home.peers_path
+        info = path.stat()
+        self._peers_stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        return self._station.load_peers()
+
+    def _line_peer(self, peer: Peer, paired: PairedPeer) -> LinePeer:
+        record = self._store.handshakes(paired.keys.static)
+        addresses = self._config.dial_addresses(peer.name) or peer.card.addresses
+        return LinePeer(
+            peer.name,
+            paired,
+            addresses,
+            record.last_sent,
+            record.last_accepted,
+            record.last_handshake,
+        )
+
+    def _apply_peers(self, registry: PeerRegistry, *, start: bool) -> list[Line]:
+        """Make the lines match the active pairings; return the lines to stop."""
+        active = {peer.card.keys.x25519: peer for peer in registry.active()}
+        removed = [self._lines.pop(key) for key in list(self._lines) if key not in active]
+        for key in [key for key in self._paired if key not in active]:
+            del self._paired[key]
+        for key, peer in active.items():
+            line = self._lines.get(key)
+            if line is not None:
+                addresses = self._config.dial_addresses(peer.name) or peer.card.addresses
+                if addresses != line.peer.addresses:
+                    line.set_addresses(addresses)
+                continue
+            paired = PairedPeer.derive(
+                self._local, _peer_keys(peer.card), line_id(self._card, peer.card)
+            )
+            self._paired[key] = paired
+            line = Line(
+                self._line_peer(peer, paired),
+                self._local,
+                ledger=self._store,
+                refusals=self._refusals,
+                timing=self._config.line,
+                session_timing=self._session_timing,
+            )
+            self._lines[key] = line
+            if start:
+                log_event(_log, logging.INFO, "peer added", peer=peer.name)
+                line.start()
+        assert self._listener is not None
+        self._listener.table = PeerTable(self._paired.values())
+        return removed
+
+    async def _watch_peers(self) -> None:
+        """Re-read peers.json whenever its stat changes (pair/unpair while serving)."""
+        path = self._station.home.peers_path
+        while True:
+            await asyncio.sleep(PEERS_POLL_INTERVAL)
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if (info.st_mtime_ns, info.st_size, info.st_ino) == self._peers_stamp:
+                continue
+            try:
+                registry = self._read_peers()
+            except (PeersFileError, OSError) as exc:
+                log_event(_log, logging.ERROR, "peers.json unreadable; pins unchanged", error=exc)
+                continue
+            for line in self._apply_peers(registry, start=True):
+                log_event(_log, logging.WARNING, "peer removed", peer=line.name)
+                await line.stop("unpaired")

@@ -1,0 +1,157 @@
+"""The local API: status JSON, the token, the Host check, and the client's errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from hotline.api import (
+    ApiError,
+    Client,
+    DaemonInfo,
+    LineView,
+    NotRunningError,
+    StationStatus,
+    load_or_create_token,
+    make_app,
+    read_token,
+)
+from hotline.errors import ExitCode
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    """The app under a real uvicorn on 127.0.0.1 (as the daemon serves it)."""
+    port = free_port()
+    config = uvicorn.Config(
+        make_app(FakeControl(), token=TOKEN),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+LINE = LineView("moscow", "up", "127.0.0.1:7402", "out", 0.5, 3.0, 10.0, "2026-01-01T00:00Z", 2)
+
+
+class FakeControl:
+    def status(self) -> StationStatus:
+        return StationStatus("jerusalem", (LINE,))
+
+
+TOKEN = "ab" * 32
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_status_answers_the_lines(served: str) -> None:
+    response = httpx.get(f"{served}/v1/status", headers=auth())
+    assert response.status_code == 200
+    assert response.json() == {
+        "station": "jerusalem",
+        "lines": [
+            {
+                "peer": "moscow",
+                "state": "up",
+                "path": "127.0.0.1:7402",
+                "direction": "out",
+                "rtt_ms": 0.5,
+                "session_age_s": 3.0,
+                "up_for_s": 10.0,
+                "last_handshake": "2026-01-01T00:00Z",
+                "rekeys": 2,
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, auth("cd" * 32), auth(TOKEN[:-1]), {"Authorization": f"Basic {TOKEN}"}],
+    ids=["none", "wrong", "short", "not-bearer"],
+)
+def test_no_token_no_answer(served: str, headers: dict[str, str]) -> None:
+    response = httpx.get(f"{served}/v1/status", headers=headers)
+    assert response.status_code == 401
+    assert "station" not in response.text
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example:{port}", "127.0.0.1:1", "localhost", "[::1]:{port}"]
+)
+def test_a_foreign_host_header_is_refused(served: str, host: str) -> None:
+    # DNS rebinding: the browser sends the attacker's name in Host, with a valid path.
+    port = served.rpartition(":")[2]
+    response = httpx.get(f"{served}/v1/status", headers={**auth(), "Host": host.format(port=port)})
+    assert response.status_code == 403
+
+
+def test_localhost_is_accepted(served: str) -> None:
+    port = served.rpartition(":")[2]
+    response = httpx.get(f"{served}/v1/status", headers={**auth(), "Host": f"localhost:{port}"})
+    assert response.status_code == 200
+
+
+def test_the_token_file_is_private_and_stable(tmp_path: Path) -> None:
+    token = load_or_create_token(tmp_path)
+    assert len(token) == 64 and int(token, 16) >= 0
+    assert stat.S_IMODE(os.stat(tmp_path / "api.token").st_mode) == 0o600
+    assert load_or_create_token(tmp_path) == token == read_token(tmp_path)
+    (tmp_path / "api.token").write_text("not a token\n")
+    with pytest.raises(ApiError):
+        read_token(tmp_path)
+
+
+def test_no_daemon_file_means_not_running(tmp_path: Path) -> None:
+    with pytest.raises(NotRunningError, match=r"not running \(no daemon.json\)") as caught:
+        Client.for_home(tmp_path)
+    assert caught.value.exit_code == ExitCode.NOT_RUNNING
+
+
+def test_a_stale_daemon_file_means_not_running(tmp_path: Path, unused_port: int) -> None:
+    load_or_create_token(tmp_path)
+    DaemonInfo(12345, f"http://127.0.0.1:{unused_port}", "2026-01-01T00:00:00Z").write(tmp_path)
+    assert stat.S_IMODE(os.stat(tmp_path / "daemon.json").st_mode) == 0o600
+    with pytest.raises(NotRunningError, match="stale"):
+        Client.for_home(tmp_path).status()
+    DaemonInfo.remove(tmp_path)
+    assert not (tmp_path / "daemon.json").exists()
+
+
+def test_the_client_over_real_http(served: str) -> None:
+    assert Client(served, TOKEN).status()["lines"][0]["peer"] == "moscow"
+    with pytest.raises(ApiError, match="401"):
+        Client(served, "cd" * 32).status()

@@ -1,0 +1,82 @@
+"""Lines over real loopback TCP: crossing dials, silent peers, timestamps, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from hotline.line import CROSSING_WINDOW, LineState
+from tests.harness import Blackhole, FaultProxy
+
+from .nodes import FAST, both_up, start_node, stations, wait_for
+
+
+async def test_crossing_dials_leave_exactly_one_session_the_same_on_both_sides() -> None:
+    alice, bob, to_bob, to_alice = stations()
+    a = await start_node(alice, to_bob, "bob")
+    b = await start_node(bob, to_alice, "alice")
+    # Both dial at the same moment: two streams complete, one survives.
+    a.line.set_addresses((f"127.0.0.1:{b.port}",))
+    b.line.set_addresses((f"127.0.0.1:{a.port}",))
+    a.line.start()
+    b.line.start()
+    try:
+        await wait_for(lambda: both_up(a, b), 5.0, "line up")
+        await asyncio.sleep(0.3)  # let the losing stream's CLOSE(REPLACED) land
+        sa, sb = a.line.session, b.line.session
+        assert sa is not None and sb is not None
+        assert sa.connection.handshake_hash == sb.connection.handshake_hash
+        assert sa.outbound != sb.outbound
+        # Both dials really completed a handshake: each side sent one msg1 and accepted one.
+        for node in (a, b):
+            assert len(node.ledger.values("sent")) == len(node.ledger.values("accepted")) == 1
+        assert both_up(a, b)
+        assert CROSSING_WINDOW == 5.0
+        # The kernel gives up on unacknowledged data after the ping timeout too.
+        assert sa.transport is not None
+        sock = sa.transport.get_extra_info("socket")
+        timeout_ms = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+        assert timeout_ms == int(FAST.ping_timeout * 1000)
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_silent_path_is_noticed_within_the_ping_timeout() -> None:
+    alice, bob, to_bob, to_alice = stations()
+    b = await start_node(bob, to_alice, "alice")
+    async with FaultProxy(b.port) as proxy:
+        a = await start_node(alice, to_bob, "bob", dial=(f"127.0.0.1:{proxy.port}",))
+        try:
+            await wait_for(lambda: both_up(a, b), 5.0, "line up")
+            await proxy.set_mode("both", Blackhole())
+            took = await wait_for(
+                lambda: a.line.state is LineState.DOWN and b.line.state is LineState.DOWN,
+                FAST.ping_timeout + 1.0,
+                "both down",
+            )
+            assert took >= FAST.ping_timeout - 2 * FAST.ping_interval  # not before the timeout
+        finally:
+            await a.stop()
+            await b.stop()
+
+
+async def test_timestamps_are_persisted_and_seed_the_next_connection() -> None:
+    alice, bob, to_bob, to_alice = stations()
+    b = await start_node(bob, to_alice, "alice")
+    a = await start_node(alice, to_bob, "bob", dial=(f"127.0.0.1:{b.port}",))
+    try:
+        await wait_for(lambda: both_up(a, b), 5.0, "line up")
+        (sent,) = a.ledger.values("sent")
+        assert b.ledger.values("accepted") == [sent]
+        assert a.ledger.values("handshake") and b.ledger.values("handshake")
+        # Bob restarts with what his store holds: a second dial from Alice is newer, accepted.
+        await b.stop()
+        await wait_for(lambda: a.line.state is not LineState.UP, 3.0, "alice sees the loss")
+        b2 = await start_node(bob, to_alice, "alice")
+        a.line.set_addresses((f"127.0.0.1:{b2.port}",))
+        await wait_for(lambda: both_up(a, b2), 5.0, "line up again")
+        assert a.ledger.values("sent")[-1] > sent
+    finally:
+        await a.stop()
+        await b2.stop()

@@ -1,0 +1,94 @@
+"""station.toml's [line], [api], [dial] and [testing], and the daemon's one-line start errors."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from hotline.errors import ExitCode
+from hotline.line import LineTiming
+from hotline.station import ConfigError, StationConfig
+
+from .stations import World, hotline, wait_until
+
+BASE = '[station]\nname = "j"\nlisten = ["127.0.0.1:7401"]\n'
+
+
+def test_every_section_round_trips() -> None:
+    config = StationConfig.loads(
+        BASE
+        + "[line]\nping_interval_s = 0.5\nping_timeout_s = 2\ndial_backoff_max_s = 10\n"
+        + '[api]\nlisten = "127.0.0.1:8080"\n'
+        + '[dial]\nmoscow = ["127.0.0.1:9000", "[::1]:9000"]\n'
+        + "[testing]\nrekey_after_s = 2.0\n"
+    )
+    assert config.line == LineTiming(ping_interval=0.5, ping_timeout=2.0, dial_backoff_max=10.0)
+    assert config.api_port == 8080
+    assert config.dial_addresses("moscow") == ("127.0.0.1:9000", "[::1]:9000")
+    assert config.dial_addresses("tokyo") is None
+    assert config.session_timing().rekey_after == 2.0
+    assert StationConfig.loads(config.dumps()) == config
+
+
+def test_defaults_are_the_protocol_and_a_quiet_line() -> None:
+    config = StationConfig.loads(BASE)
+    assert config.session_timing().is_default
+    assert config.line == LineTiming()
+    assert config.api_listen == "127.0.0.1:0"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[line]\nping_interval_s = 0\n", "ping_interval_s must be"),
+        ("[line]\nping_interval_s = 1\nping_timeout_s = 1.5\n", "at least twice"),
+        ("[line]\ndial_backoff_max_s = 0.1\n", "dial_backoff_max_s must be"),
+        ('[line]\nping_timeout_s = "3"\n', "line.ping_timeout_s must be a number"),
+        ("[line]\nping_timeout_s = true\n", "must be a number"),
+        ("[line]\nheartbeat = 1\n", "unknown key line.heartbeat"),
+        ('[api]\nlisten = "0.0.0.0:80"\n', "127.0.0.1:PORT"),
+        ('[api]\nlisten = "127.0.0.1:99999"\n', "127.0.0.1:PORT"),
+        ("[api]\nport = 1\n", "unknown key api.port"),
+        ('[dial]\nmoscow = "127.0.0.1:1"\n', "dial.moscow must be a list"),
+        ('[dial]\nmoscow = ["nowhere"]\n', "dial.moscow: bad address"),
+        ('[dial]\nMoscow = ["127.0.0.1:1"]\n', "bad station name"),
+        ("[dial]\nmoscow = []\n", "1 to 8"),
+        ("[testing]\nrekey_after_s = 0.1\n", "rekey_after_s"),
+        ("[testing]\nrekey_after = 1\n", "unknown key testing.rekey_after"),
+    ],
+)
+def test_bad_sections_are_one_clear_error(extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        StationConfig.loads(BASE + extra)
+    assert "\n" not in str(caught.value)
+
+
+def test_serve_with_a_bad_config_says_so_in_one_line(world: World) -> None:
+    station = world.station("jerusalem")
+    station.configure("[line]\nping_timeout_s = 0.01\n")
+    result = hotline("--home", station.home, "serve", check=False)
+    assert result.returncode == ExitCode.CONFIG_INVALID
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("hotline: error: station.toml: [line] ping_timeout_s")
+
+
+def test_serve_on_a_busy_port_and_twice_on_one_home(world: World) -> None:
+    station = world.station("jerusalem")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", station.port))
+        busy.listen()
+        result = hotline("--home", station.home, "serve", check=False)
+    assert result.returncode == ExitCode.LISTEN_FAILED
+    # (The line before it warns that the test key file is weak: that is init's test profile.)
+    assert result.stderr.splitlines()[-1] == (
+        f"hotline: error: cannot listen on 127.0.0.1:{station.port}: Address already in use"
+        " (another station or program uses it, or the host is not local)"
+    )
+    station.configure("[testing]\nrekey_after_s = 1.0\n")
+    station.serve()
+    wait_until(lambda: station.api_status() is not None, 5.0, "serving")
+    second = hotline("--home", station.home, "serve", check=False)
+    assert second.returncode == ExitCode.ALREADY_RUNNING
+    assert "already running" in second.stderr
+    assert "TESTING TIMERS IN FORCE" in station.log  # loud

@@ -1,0 +1,35 @@
+"""``make demo``: two real stations, the line up, a rekey, a clean stop, the conformance line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hotline import demo
+
+
+def test_the_demo_brings_a_line_up_rekeys_and_stops_cleanly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert demo.main() == 0
+    out = capsys.readouterr().out
+    assert re.search(r"The line is up \(\d+\.\d+ s after start\)", out)
+    assert '"state": "up"' in out
+    assert re.search(r"jerusalem: .* info rekey peer=moscow rekeys=1", out)
+    assert re.search(r"moscow: .* info rekey peer=jerusalem rekeys=1", out)
+    assert out.count("exited with status 0") == 2
+    assert "station stopped station=jerusalem" in out
+    assert "TESTING TIMERS IN FORCE" in out  # the shortened rekey is said out loud
+    took = float(re.findall(r"a clean stop in (\d+\.\d+) s", out)[0])
+    assert took < 30
+    assert any(line.endswith(" passed, 0 failed, 368 skipped") for line in out.splitlines())
+
+
+def test_the_demo_explains_missing_vectors(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(demo, "CACOPHONY", tmp_path / "absent.txt")
+    assert demo._conformance() == 0
+    assert "not found" in capsys.readouterr().out

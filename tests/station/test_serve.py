@@ -1,0 +1,67 @@
+"""Two real ``hotline serve`` processes bring their line up, report it, and stop cleanly."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from hotline.errors import ExitCode
+
+from .stations import World, fast, hotline, wait_until
+
+LINE_FIELDS = {"peer", "state", "path", "rtt_ms", "session_age_s", "last_handshake"}
+
+
+def test_two_stations_get_the_line_up_within_5_s(world: World) -> None:
+    jerusalem, moscow = world.station("jerusalem"), world.station("moscow")
+    world.pair(jerusalem, moscow)
+    for station in (jerusalem, moscow):
+        station.configure(fast())
+    start = time.monotonic()
+    jerusalem.serve()
+    moscow.serve()
+    wait_until(
+        lambda: jerusalem.state("moscow") == "up" and moscow.state("jerusalem") == "up",
+        5.0,
+        "the line up on both sides",
+    )
+    assert time.monotonic() - start < 5.0
+    # A heartbeat has been answered on both sides, then the operator's view agrees.
+    wait_until(
+        lambda: all(
+            (line := station.line(peer)) is not None and line["rtt_ms"] is not None
+            for station, peer in ((jerusalem, "moscow"), (moscow, "jerusalem"))
+        ),
+        3.0,
+        "a measured round trip",
+    )
+    for station, peer in ((jerusalem, "moscow"), (moscow, "jerusalem")):
+        status = station.cli_status()
+        assert status["station"] == station.name
+        (line,) = status["lines"]
+        assert set(line) >= LINE_FIELDS
+        assert line["peer"] == peer and line["state"] == "up"
+        assert line["path"].startswith("127.0.0.1:")
+        assert 0 <= line["rtt_ms"] < 1000
+        assert 0 <= line["session_age_s"] < 10
+        assert line["last_handshake"].endswith("Z")
+    # One session per line: both sides report the same stream, seen from its two ends.
+    j_line, m_line = jerusalem.line("moscow"), moscow.line("jerusalem")
+    assert j_line is not None and m_line is not None
+    assert {j_line["direction"], m_line["direction"]} == {"in", "out"}
+    assert "line up peer=moscow" in jerusalem.log
+
+    # Clean shutdown: SIGTERM, exit 0, daemon.json gone, the peer told by a CLOSE frame.
+    jerusalem.signal(signal.SIGTERM)
+    assert jerusalem.wait() == 0
+    assert not (jerusalem.home / "daemon.json").exists()
+    wait_until(lambda: moscow.state("jerusalem") != "up", 3.0, "moscow sees the line go")
+    assert "going_away" in moscow.log
+    assert "station stopped station=jerusalem" in jerusalem.log
+
+
+def test_status_when_not_running_is_one_line_and_its_own_code(world: World) -> None:
+    station = world.station("jerusalem")
+    result = hotline("--home", station.home, "status", check=False)
+    assert result.returncode == ExitCode.NOT_RUNNING
+    assert result.stderr.strip() == "hotline: error: the station is not running (no daemon.json)"
