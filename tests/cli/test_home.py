@@ -189,10 +189,6 @@ def test_missing_home_error_types(tmp_path: Path) -> None:
 # --- --home "" ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until src/hotline/cli/_app.py declares --home as _options.Home; then drop this mark",
-)
 def test_empty_home_is_refused(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``Path("")`` is the current directory; nobody means that by an empty --home."""
     monkeypatch.chdir(tmp_path)

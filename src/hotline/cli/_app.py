@@ -8,16 +8,16 @@ turns exceptions into exits.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import NoReturn
 
 import typer
 
 from hotline import __version__
 from hotline.errors import ExitCode, HotlineError
+from hotline.handshake import check_crypto_support
 
 from ._daemon import serve, status
-from ._options import RootOptions
+from ._options import Home, RootOptions
 from ._pairing import pair, peers, unpair
 from ._station import card, fingerprint, init
 
@@ -31,15 +31,7 @@ app = typer.Typer(
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            "--home",
-            envvar="HOTLINE_HOME",
-            show_envvar=True,
-            help="The station's home directory.",
-        ),
-    ] = None,
+    home: Home = None,
 ) -> None:
     """Hotline: a direct, end-to-end encrypted, post-quantum line between fixed stations."""
     ctx.obj = RootOptions(home=home)
@@ -65,6 +57,7 @@ def _fail(message: str, code: int) -> NoReturn:
 def main() -> None:
     """Run the CLI; every error becomes one line on stderr and its exit code."""
     try:
+        check_crypto_support()  # ML-KEM-1024 and ML-DSA-87, or nothing: fail closed, one line
         status = app(standalone_mode=False)
     except HotlineError as exc:
         _fail(f"error: {exc}", exc.exit_code)
