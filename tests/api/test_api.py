@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from hotline.api import (
     ApiError,
@@ -26,12 +23,7 @@ from hotline.api import (
 )
 from hotline.errors import ExitCode
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from .servers import TOKEN, auth, free_port, running
 
 
 @pytest.fixture
@@ -42,24 +34,8 @@ def unused_port() -> int:
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """The app under a real uvicorn on 127.0.0.1 (as the daemon serves it)."""
-    port = free_port()
-    config = uvicorn.Config(
-        make_app(FakeControl(), token=TOKEN),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with running(make_app(FakeControl(), token=TOKEN)) as url:
+        yield url
 
 
 LINE = LineView("moscow", "up", "127.0.0.1:7402", "out", 0.5, 3.0, 10.0, "2026-01-01T00:00Z", 2)
@@ -68,13 +44,6 @@ LINE = LineView("moscow", "up", "127.0.0.1:7402", "out", 0.5, 3.0, 10.0, "2026-0
 class FakeControl:
     def status(self) -> StationStatus:
         return StationStatus("jerusalem", (LINE,))
-
-
-TOKEN = "ab" * 32
-
-
-def auth(token: str = TOKEN) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_status_answers_the_lines(served: str) -> None:
@@ -107,6 +76,8 @@ def test_no_token_no_answer(served: str, headers: dict[str, str]) -> None:
     response = httpx.get(f"{served}/v1/status", headers=headers)
     assert response.status_code == 401
     assert "station" not in response.text
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize(
@@ -117,6 +88,7 @@ def test_a_foreign_host_header_is_refused(served: str, host: str) -> None:
     port = served.rpartition(":")[2]
     response = httpx.get(f"{served}/v1/status", headers={**auth(), "Host": host.format(port=port)})
     assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden_host"
 
 
 def test_localhost_is_accepted(served: str) -> None:

@@ -11,22 +11,28 @@ any route, as a pure ASGI middleware:
    (``hmac.compare_digest``); anything else gets 401. Only the operator's account can read the
    token file.
 
-Routes are versioned (``/v1/...``) and answer JSON. Later issues add theirs to :func:`make_app`.
+Routes are versioned (``/v1/...``), take and answer JSON, and are described by the OpenAPI
+document (:mod:`._openapi`, served at ``/v1/openapi.json``). Every error answer is
+``{"error": {"code": ..., "message": ...}}`` (docs/api.md); nothing answers a traceback.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._errors import ApiError, RequestTooLargeError, UnsupportedMediaTypeError
+from ._openapi import OPENAPI
+from ._requests import MAX_REQUEST_BODY, parse_peer_filter, parse_send
 from ._views import Control
 
 Scope = MutableMapping[str, Any]
@@ -34,6 +40,17 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: ``error.code`` of the answers Starlette's router makes (no such route, wrong method).
+_HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """Return the JSON error answer (docs/api.md, "Errors")."""
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class _Guard:
@@ -51,19 +68,61 @@ class _Guard:
         server = scope.get("server") or ("", 0)
         allowed = {f"127.0.0.1:{server[1]}", f"localhost:{server[1]}"}
         if headers.get("host") not in allowed:
-            await _error(403, "this API answers requests to 127.0.0.1 only")(scope, receive, send)
+            refusal = error_response(
+                403, "forbidden_host", "this API answers requests to 127.0.0.1 only"
+            )
+            await refusal(scope, receive, send)
             return
         scheme, _, presented = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             presented.strip().encode("utf-8", "replace"), self._token
         ):
-            await _error(401, "missing or wrong API token")(scope, receive, send)
+            refusal = error_response(
+                401,
+                "unauthorized",
+                "missing or wrong API token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await refusal(scope, receive, send)
             return
         await self._app(scope, receive, send)
 
 
-def _error(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status)
+async def _json_body(request: Request) -> bytes:
+    """Return the request body, declared JSON and at most :data:`MAX_REQUEST_BODY` bytes.
+
+    The length is checked as the body arrives, so a client cannot make the daemon buffer more
+    than that by lying in (or leaving out) ``Content-Length``.
+    """
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaTypeError("the request body must be application/json")
+    too_large = RequestTooLargeError(f"the request body is over {MAX_REQUEST_BODY} bytes")
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_REQUEST_BODY:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_REQUEST_BODY:
+            raise too_large
+    return bytes(body)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # A bug: the daemon's log has the traceback; the client gets one line.
+    return error_response(500, "internal", "internal error in the daemon (see its log)")
 
 
 def make_app(control: Control, *, token: str) -> Starlette:
@@ -80,7 +139,33 @@ def make_app(control: Control, *, token: str) -> Starlette:
     async def status(request: Request) -> Response:
         return JSONResponse(control.status().to_json())
 
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
+    async def send(request: Request) -> Response:
+        result = await control.send(parse_send(await _json_body(request)))
+        return JSONResponse(result.message.to_json(), status_code=201 if result.created else 200)
+
+    async def outbox(request: Request) -> Response:
+        messages = await control.outbox(parse_peer_filter(request.query_params.multi_items()))
+        return JSONResponse([message.to_json() for message in messages])
+
+    async def inbox(request: Request) -> Response:
+        messages = await control.inbox(parse_peer_filter(request.query_params.multi_items()))
+        return JSONResponse([message.to_json() for message in messages])
+
     return Starlette(
-        routes=[Route("/v1/status", status, methods=["GET"])],
+        routes=[
+            Route("/v1/status", status, methods=["GET"]),
+            Route("/v1/messages", send, methods=["POST"]),
+            Route("/v1/outbox", outbox, methods=["GET"]),
+            Route("/v1/inbox", inbox, methods=["GET"]),
+            Route("/v1/openapi.json", openapi, methods=["GET"]),
+        ],
         middleware=[Middleware(_Guard, token=token)],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
     )

@@ -1,14 +1,29 @@
 """What the API shows, and the narrow control surface the daemon hands it.
 
 The API imports nothing of the daemon: the daemon implements :class:`Control` and passes it to
-:func:`~hotline.api.make_app`. These views are the JSON contract of ``GET /v1/status`` (and of
-``hotline status --json``); fields are only ever added.
+:func:`~hotline.api.make_app`. These views are the JSON contract of the API (docs/api.md) and
+of the CLI's ``--json`` outputs; fields are only ever added, and the client ignores the ones
+it does not know.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol, Self, get_args, get_type_hints
+
+from hotline.record import Precedence
+
+from ._errors import ApiError
+
+#: The precedences as the API spells them, lowest first (the index is the record's code).
+PRECEDENCES: Final = tuple(precedence.name.lower() for precedence in Precedence)
+
+
+def format_time_ms(ms: int) -> str:
+    """Return UTC milliseconds since the epoch as ISO 8601 (``2026-11-25T10:29:15.574Z``)."""
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +72,157 @@ class StationStatus:
         return document
 
 
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """``POST /v1/messages``, checked (docs/api.md): what the operator asks to queue.
+
+    Attributes:
+        peer: a paired station's name.
+        text: 1 to ``MAX_TEXT_LEN`` bytes of UTF-8.
+        precedence: FLASH goes first.
+        idempotency_key: names this request: a retry with it never queues twice.
+    """
+
+    peer: str
+    text: str
+    precedence: Precedence
+    idempotency_key: str
+
+    def __repr__(self) -> str:
+        # What operators write is sealed at rest: it never reaches a log through a repr.
+        return f"SendRequest(peer={self.peer!r}, precedence={self.precedence.name})"
+
+
+class _View:
+    """JSON in and out for the frozen dataclasses below, typed by their own annotations."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON object."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_json(cls, document: object) -> Self:
+        """Parse the daemon's JSON object (unknown fields are ignored: fields only get added).
+
+        Raises:
+            ApiError: a field is missing or has the wrong type.
+        """
+        if not isinstance(document, dict):
+            raise ApiError(f"the daemon's answer is malformed (not a {cls.__name__} object)")
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in fields(cls):  # type: ignore[arg-type]
+            types = get_args(hints[field.name]) or (hints[field.name],)  # str | None -> both
+            value = document.get(field.name, ...)
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise ApiError(f"the daemon's answer is malformed ({cls.__name__}.{field.name})")
+            values[field.name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedView(_View):
+    """The answer of ``POST /v1/messages``: the message is durably queued.
+
+    Attributes:
+        id: the message id, 32 hex digits.
+        peer: the peer it is for.
+        precedence: ``flash``, ``immediate``, ``priority`` or ``routine``.
+        state: ``queued`` (later ``sequenced``, ``sent``, ``receipted``: a retry may see these).
+        queued_at: when it became durable, ISO 8601 UTC.
+    """
+
+    id: str
+    peer: str
+    precedence: str
+    state: str
+    queued_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What :meth:`Control.send` did.
+
+    Attributes:
+        message: the queued message.
+        created: ``False`` when the idempotency key had already queued it (a retry).
+    """
+
+    message: QueuedView
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxView(_View):
+    """One message of ``GET /v1/outbox``: queued, not yet receipted by the peer.
+
+    Attributes:
+        id: the message id.
+        peer: the peer it is for.
+        seq: its sequence number once sequenced, else ``None``.
+        precedence: its precedence name.
+        state: ``queued``, ``sequenced`` or ``sent``.
+        text: what the operator wrote.
+        queued_at: when it became durable, ISO 8601 UTC.
+    """
+
+    id: str
+    peer: str
+    seq: int | None
+    precedence: str
+    state: str
+    text: str
+    queued_at: str
+
+    def __repr__(self) -> str:
+        return f"OutboxView({self.id}, peer={self.peer!r}, state={self.state})"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxView(_View):
+    """One message of ``GET /v1/inbox``: received from a peer, in delivery order.
+
+    Attributes:
+        id: the message id on this station.
+        peer: the sender.
+        seq: its sequence number in the sender's direction of the line.
+        precedence: its precedence name.
+        text: what the sender's operator wrote.
+        sent_at: when the sender sequenced it, by the sender's clock, ISO 8601 UTC.
+        received_at: when this station stored it, by its own clock, ISO 8601 UTC.
+    """
+
+    id: str
+    peer: str
+    seq: int
+    precedence: str
+    text: str
+    sent_at: str
+    received_at: str
+
+    def __repr__(self) -> str:
+        return f"InboxView({self.id}, peer={self.peer!r}, seq={self.seq})"
+
+
 class Control(Protocol):
-    """What the API may ask of the daemon. Later issues add send, outbox, inbox."""
+    """What the API may ask of the daemon.
+
+    The message methods raise the errors of :mod:`hotline.api` that carry a ``code``
+    (:class:`PeerUnknownError`, :class:`IdempotencyConflictError`,
+    :class:`StoreUnavailableError`, :class:`RequestInvalidError`); the app answers each with
+    its status.
+    """
 
     def status(self) -> StationStatus:
         """Return the station's name and the state of every line."""
+
+    async def send(self, request: SendRequest) -> SendResult:
+        """Queue a message durably (committed before returning), or find its key's message."""
+
+    async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
+        """Return the messages not yet receipted, in sending order (one peer's, if given)."""
+
+    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
+        """Return the messages received, in delivery order (one peer's, if given)."""

@@ -1,8 +1,25 @@
-"""The station's store: SQLite in WAL mode with synchronous=FULL, schema by ``user_version``."""
+"""The station's store: SQLite in WAL mode with synchronous=FULL, schema by ``user_version``.
+
+Texts are sealed at rest with a subkey of the data key (docs/record-format.md §12); the
+daemon's message work runs in the store's own thread (:class:`StoreThread`).
+"""
 
 from ._db import MIGRATIONS as MIGRATIONS
 from ._db import SCHEMA_VERSION as SCHEMA_VERSION
 from ._db import connect as connect
+from ._errors import DuplicateKeyError as DuplicateKeyError
+from ._errors import StoreCorruptError as StoreCorruptError
 from ._errors import StoreError as StoreError
+from ._errors import StoreWriteError as StoreWriteError
+from ._messages import InboxMessage as InboxMessage
+from ._messages import Messages as Messages
+from ._messages import OutboxMessage as OutboxMessage
+from ._messages import OutboxState as OutboxState
+from ._messages import Queued as Queued
+from ._sealing import LABEL_STORE_KEY as LABEL_STORE_KEY
+from ._sealing import RowCipher as RowCipher
+from ._sealing import outbox_ad as outbox_ad
+from ._sealing import sequenced_ad as sequenced_ad
 from ._store import HandshakeRecord as HandshakeRecord
 from ._store import Store as Store
+from ._thread import StoreThread as StoreThread

@@ -1,4 +1,4 @@
-"""The one way to open ``hotline.db``: durable settings checked, schema migrated.
+"""The one way to open ``hotline.db``: durable settings checked, schema migrated; and transactions.
 
 Hotline's reliability contract says "queued means durable": committed with fsync before the
 operator is told. SQLite gives that with ``journal_mode=WAL`` and ``synchronous=FULL`` (WAL
@@ -11,15 +11,21 @@ The schema version is ``PRAGMA user_version``. :data:`MIGRATIONS` is the list of
 take the schema from version ``i`` to ``i + 1``; each runs in its own transaction together with
 the version bump, so a crash leaves the old schema or the new one. A database newer than this
 code is refused rather than guessed at.
+
+Every store method is one :func:`transaction`; SQLite's errors leave it as one-line
+:class:`StoreError` s that say what failed (a full disk, a read-only file) and that the
+transaction was rolled back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-from ._errors import StoreError
+from ._errors import StoreError, StoreWriteError
 
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append; never edit.
 MIGRATIONS: Final[tuple[str, ...]] = (
@@ -32,13 +38,63 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         last_handshake  REAL
     ) STRICT;
     """,
+    # 2: the operator's queued messages and the messages received (docs/api.md, "The store").
+    # ``position`` is the order of arrival (AUTOINCREMENT: never reused); ``nonce`` and ``body``
+    # are the text sealed at rest (docs/record-format.md §12). An idempotency key names one
+    # request for ever, whichever peer it was for.
+    """
+    CREATE TABLE outbox (
+        position         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT NOT NULL UNIQUE CHECK (length(id) = 32),
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        peer             TEXT NOT NULL,
+        precedence       INTEGER NOT NULL CHECK (precedence BETWEEN 0 AND 3),
+        idempotency_key  TEXT NOT NULL UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 64),
+        queued_at_ms     INTEGER NOT NULL CHECK (queued_at_ms >= 0),
+        state            TEXT NOT NULL DEFAULT 'queued'
+                         CHECK (state IN ('queued', 'sequenced', 'sent', 'receipted')),
+        seq              INTEGER CHECK (seq >= 1),
+        nonce            BLOB NOT NULL CHECK (length(nonce) = 12),
+        body             BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_unreceipted ON outbox (state) WHERE state != 'receipted';
+    CREATE TABLE inbox (
+        position         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT NOT NULL UNIQUE CHECK (length(id) = 32),
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        peer             TEXT NOT NULL,
+        direction        INTEGER NOT NULL CHECK (direction IN (0, 1)),
+        seq              INTEGER NOT NULL CHECK (seq >= 1),
+        precedence       INTEGER NOT NULL CHECK (precedence BETWEEN 0 AND 3),
+        sent_at_ms       INTEGER NOT NULL CHECK (sent_at_ms >= 0),
+        received_at_ms   INTEGER NOT NULL CHECK (received_at_ms >= 0),
+        nonce            BLOB NOT NULL CHECK (length(nonce) = 12),
+        body             BLOB NOT NULL,
+        UNIQUE (line_id, direction, seq)
+    ) STRICT;
+    CREATE INDEX inbox_by_peer ON inbox (peer, position);
+    """,
 )
 
 #: The schema version this code writes and reads.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-#: How long a writer waits for another connection's lock before failing, milliseconds.
+#: How long a writer waits for another connection's lock before failing, milliseconds. The
+#: daemon has two connections (the loop's, for handshake timestamps, and the store thread's);
+#: a commit holds the lock for one fsync, so five seconds is a hung disk, not contention.
 BUSY_TIMEOUT_MS: Final = 5000
+
+#: What an SQLite result code (its low byte) means for the operator.
+_WHY: Final = {
+    sqlite3.SQLITE_FULL: "the disk or the database is full (free some space, then retry)",
+    sqlite3.SQLITE_READONLY: "it is read-only (file system, file mode or database)",
+    sqlite3.SQLITE_IOERR: "the disk reported an I/O error",
+    sqlite3.SQLITE_CANTOPEN: "its file cannot be opened",
+    sqlite3.SQLITE_BUSY: "another program holds its lock",
+    sqlite3.SQLITE_LOCKED: "another program holds its lock",
+    sqlite3.SQLITE_CORRUPT: "the database file is damaged",
+    sqlite3.SQLITE_NOTADB: "the file is not a database",
+}
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -48,7 +104,8 @@ def connect(path: Path) -> sqlite3.Connection:
         path: the database file; created with the process umask (the daemon sets 077).
 
     Returns:
-        A connection in autocommit mode: each store method opens its own transaction.
+        A connection in autocommit mode, usable in the calling thread only: each store
+        method opens its own :func:`transaction`.
 
     Raises:
         StoreError: the file cannot be opened, WAL or synchronous=FULL did not take, the schema
@@ -65,6 +122,52 @@ def connect(path: Path) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection, path: Path, *, write: bool = True) -> Iterator[None]:
+    """Run the block as one transaction: committed (and fsync'd) at its end, or rolled back.
+
+    A write transaction starts with ``BEGIN IMMEDIATE``, taking the write lock before the
+    first read, so a read-then-write (an idempotency check) cannot race another writer.
+
+    Args:
+        db: a connection from :func:`connect`.
+        path: the database file, for messages.
+        write: whether the block writes.
+
+    Raises:
+        StoreWriteError: a write or the commit failed (full, read-only, I/O): rolled back.
+        StoreError: any other SQLite failure (rolled back); an exception of the block itself
+            is re-raised after the rollback.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        yield
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        _rollback(db)
+        raise storage_error(exc, path, write=write) from None
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def storage_error(exc: sqlite3.Error, path: Path, *, write: bool) -> StoreError:
+    """Return the one-line error for an SQLite failure on ``path``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    why = _WHY.get(code & 0xFF, str(exc)) if isinstance(code, int) else str(exc)
+    if not write:
+        return StoreError(f"cannot read the store {path}: {why} ({exc})")
+    cls = StoreWriteError if isinstance(exc, sqlite3.OperationalError) else StoreError
+    return cls(f"cannot write the store {path}: {why} ({exc}); nothing was written")
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    # SQLite rolls some failures back by itself (SQLITE_FULL may): then there is nothing left.
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
 
 
 def _configure(db: sqlite3.Connection, path: Path) -> None:
@@ -91,19 +194,17 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
         try:
-            db.execute("BEGIN IMMEDIATE")
-            for statement in _statements(MIGRATIONS[target - 1]):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {target}")
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise StoreError(
-                f"cannot migrate the store {path} to version {target}: {exc}"
-            ) from None
+            with transaction(db, path):
+                for statement in _statements(MIGRATIONS[target - 1]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+        except StoreError as exc:
+            raise StoreError(f"{exc} (migrating to schema version {target})") from None
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration into statements (``executescript`` would commit on its own)."""
+    """Split a migration into statements (``executescript`` would commit on its own).
+
+    Migrations hold no ``;`` inside a literal or a trigger body, so a plain split is exact.
+    """
     return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,4 +1,4 @@
-"""The station's store: what must survive a restart. For now, the handshake timestamps.
+"""The handshake timestamps: what the line layer must find again after a restart.
 
 The replay defence (docs/protocol.md §2.4) needs, per paired peer, the last msg1 timestamp we
 sent and the last we accepted, across restarts: otherwise a restarted station would accept a
@@ -6,7 +6,10 @@ recorded msg1 again. Each value only ever grows, so every write is ``max(old, ne
 two connections of one line reporting out of order cannot move a value back.
 
 One transaction per method; each commits (with fsync, ``synchronous=FULL``) before returning,
-so a timestamp is on disk before the msg1 carrying it is written to the network.
+so a timestamp is on disk before the msg1 carrying it is written to the network. This object
+is used from the daemon's event loop (a timestamp must be durable before the msg1 leaves);
+the operator's messages live in :class:`~hotline.store.Messages`, behind the store's thread.
+A failed write raises :class:`~hotline.store.StoreWriteError` and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from ._db import connect
-from ._errors import StoreError
+from ._db import connect, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +77,17 @@ class Store:
         self.close()
 
     def handshakes(self, peer_static: bytes) -> HandshakeRecord:
-        """Return what is stored for the peer with static key ``peer_static`` (zeros if none)."""
-        row = self._db.execute(
-            "SELECT last_sent, last_accepted, last_handshake FROM peer_handshake"
-            " WHERE peer_static = ?",
-            (peer_static,),
-        ).fetchone()
+        """Return what is stored for the peer with static key ``peer_static`` (zeros if none).
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+        with transaction(self._db, self._path, write=False):
+            row = self._db.execute(
+                "SELECT last_sent, last_accepted, last_handshake FROM peer_handshake"
+                " WHERE peer_static = ?",
+                (peer_static,),
+            ).fetchone()
         return HandshakeRecord() if row is None else HandshakeRecord(*row)
 
     def record_sent(self, peer_static: bytes, timestamp: int) -> None:
@@ -106,31 +113,5 @@ class Store:
             f"INSERT INTO peer_handshake (peer_static, {column}) VALUES (?, ?)"  # noqa: S608
             f" ON CONFLICT (peer_static) DO UPDATE SET {column} = {merge}"
         )
-        try:
-            with self._transaction():
-                self._db.execute(statement, (peer_static, value))
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write the store {self._path}: {exc}") from None
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on an exception."""
-
-    __slots__ = ("_db",)
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        with transaction(self._db, self._path):
+            self._db.execute(statement, (peer_static, value))

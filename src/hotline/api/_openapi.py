@@ -1,0 +1,247 @@
+"""The OpenAPI document of the local API, written by hand next to the routes it describes.
+
+It is the contract scripts and the console are written against, so it is kept as data rather
+than generated from docstrings: a test checks that its paths and methods are exactly the
+app's routes, and a schemathesis run checks every answer against it (tests/api). Served at
+``GET /v1/openapi.json`` (behind the token, like every route). Prose: docs/api.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from hotline import __version__
+from hotline.constants import MAX_TEXT_LEN
+
+from ._requests import MAX_IDEMPOTENCY_KEY_LEN
+from ._views import PRECEDENCES
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    """The error answers an operation documents, with the guard's (401, 403) always."""
+    reasons = {
+        400: "the body is not one JSON object in UTF-8 (malformed_request)",
+        401: "missing or wrong bearer token (unauthorized)",
+        403: "a Host header other than 127.0.0.1:PORT or localhost:PORT (forbidden_host)",
+        404: "no paired station has that name (peer_unknown)",
+        409: "the idempotency key already queued another message (idempotency_conflict)",
+        413: "the body is longer than any valid request (too_large)",
+        415: "the body is not application/json (unsupported_media_type)",
+        422: "a field is missing, unknown, or breaks its rule (invalid_request)",
+        503: "the store cannot be written or read: nothing changed (store_unavailable)",
+    }
+    answers = {str(status): _json(_ref("Error"), reasons[status]) for status in statuses}
+    return {**answers, **{str(s): _json(_ref("Error"), reasons[s]) for s in (401, 403)}}
+
+
+_PEER: Final = {
+    "type": "string",
+    "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$",
+    "description": "A station name, as paired.",
+}
+_TIME: Final = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."}
+_PRECEDENCE: Final = {"type": "string", "enum": list(PRECEDENCES)}
+_PEER_FILTER: Final = {
+    "name": "peer",
+    "in": "query",
+    "required": False,
+    "schema": _PEER,
+    "description": "Only this peer's messages.",
+}
+
+_SCHEMAS: Final[dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "Stable, for scripts (docs/api.md)."},
+                    "message": {"type": "string", "description": "One line, for people."},
+                },
+            }
+        },
+    },
+    "Line": {
+        "type": "object",
+        "required": [
+            "peer",
+            "state",
+            "path",
+            "direction",
+            "rtt_ms",
+            "session_age_s",
+            "up_for_s",
+            "last_handshake",
+            "rekeys",
+        ],
+        "properties": {
+            "peer": {"type": "string"},
+            "state": {"type": "string", "enum": ["connecting", "up", "down", "closed"]},
+            "path": {"type": "string", "nullable": True},
+            "direction": {"type": "string", "enum": ["in", "out"], "nullable": True},
+            "rtt_ms": {"type": "number", "nullable": True},
+            "session_age_s": {"type": "number", "nullable": True},
+            "up_for_s": {"type": "number", "nullable": True},
+            "last_handshake": {**_TIME, "nullable": True},
+            "rekeys": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": ["station", "lines"],
+        "properties": {
+            "station": {"type": "string"},
+            "lines": {"type": "array", "items": _ref("Line")},
+        },
+    },
+    "SendRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["peer", "text", "idempotency_key"],
+        "properties": {
+            "peer": _PEER,
+            "text": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_TEXT_LEN,
+                "description": f"1 to {MAX_TEXT_LEN} bytes of UTF-8 (bytes, not characters),"
+                " without lone surrogates. Not normalised: sent as typed.",
+            },
+            "precedence": {**_PRECEDENCE, "default": PRECEDENCES[0]},
+            "idempotency_key": {
+                "type": "string",
+                "pattern": f"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY_LEN}}}$",
+                "description": "Names this request for ever: the same key again returns the"
+                " message it queued (200) and never queues twice.",
+            },
+        },
+        "example": {
+            "peer": "moscow",
+            "text": "Привет, שלום",
+            "precedence": "flash",
+            "idempotency_key": "4f1c2b9a7d6e5f0a1b2c3d4e5f6a7b8c",
+        },
+    },
+    "Queued": {
+        "type": "object",
+        "required": ["id", "peer", "precedence", "state", "queued_at"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "peer": {"type": "string"},
+            "precedence": _PRECEDENCE,
+            "state": {"type": "string", "enum": ["queued", "sequenced", "sent", "receipted"]},
+            "queued_at": _TIME,
+        },
+    },
+    "OutboxMessage": {
+        "type": "object",
+        "required": ["id", "peer", "seq", "precedence", "state", "text", "queued_at"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "peer": {"type": "string"},
+            "seq": {"type": "integer", "minimum": 1, "nullable": True},
+            "precedence": _PRECEDENCE,
+            "state": {"type": "string", "enum": ["queued", "sequenced", "sent"]},
+            "text": {"type": "string"},
+            "queued_at": _TIME,
+        },
+    },
+    "InboxMessage": {
+        "type": "object",
+        "required": ["id", "peer", "seq", "precedence", "text", "sent_at", "received_at"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "peer": {"type": "string"},
+            "seq": {"type": "integer", "minimum": 1},
+            "precedence": _PRECEDENCE,
+            "text": {"type": "string"},
+            "sent_at": {**_TIME, "description": "When the sender sequenced it (its clock)."},
+            "received_at": {**_TIME, "description": "When this station stored it."},
+        },
+    },
+}
+
+#: The document, as served.
+OPENAPI: Final[dict[str, Any]] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "Hotline station API",
+        "version": __version__,
+        "description": "The local API of one Hotline station, on 127.0.0.1 only (docs/api.md).",
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/v1/status": {
+            "get": {
+                "operationId": "status",
+                "summary": "The station's name and the state of every line.",
+                "responses": {"200": _json(_ref("Status"), "the station"), **_errors()},
+            }
+        },
+        "/v1/messages": {
+            "post": {
+                "operationId": "send",
+                "summary": "Queue a message durably (committed to disk before the answer).",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("SendRequest")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Queued"), "queued now"),
+                    "200": _json(_ref("Queued"), "already queued with this idempotency key"),
+                    **_errors(400, 404, 409, 413, 415, 422, 503),
+                },
+            }
+        },
+        "/v1/outbox": {
+            "get": {
+                "operationId": "outbox",
+                "summary": "Messages queued and not yet receipted, in sending order.",
+                "parameters": [_PEER_FILTER],
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("OutboxMessage")}, "the outbox"),
+                    **_errors(404, 422, 503),
+                },
+            }
+        },
+        "/v1/inbox": {
+            "get": {
+                "operationId": "inbox",
+                "summary": "Messages received, in delivery order.",
+                "parameters": [_PEER_FILTER],
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("InboxMessage")}, "the inbox"),
+                    **_errors(404, 422, 503),
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.0"), **_errors()},
+            }
+        },
+    },
+    "components": {
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The 64 hex digits of <home>/api.token (mode 0600).",
+            }
+        },
+        "schemas": _SCHEMAS,
+    },
+}

@@ -1,0 +1,175 @@
+"""Strict parsing of what clients send: one JSON object, known fields, every value checked.
+
+The API is the boundary where an operator's (or a script's) input enters the daemon, so it
+accepts one spelling of each request and refuses everything else with a typed error that
+names the field:
+
+- a body is at most :data:`MAX_REQUEST_BODY` bytes of UTF-8 holding one JSON object, with no
+  duplicate key and no ``NaN``/``Infinity`` (which JSON does not have);
+- unknown fields and unknown query parameters are refused, not ignored: a misspelt
+  ``precedance`` must not quietly send a FLASH message as ROUTINE;
+- texts are 1 to ``MAX_TEXT_LEN`` bytes of UTF-8 (bytes, not characters: Hebrew takes two per
+  letter), without lone surrogates, which JSON can spell (``"\\ud800"``) but UTF-8 cannot.
+
+The CLI checks the same rules with the same functions before it sends anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Final, NoReturn
+
+from hotline.constants import MAX_TEXT_LEN
+from hotline.identity import check_station_name
+from hotline.record import Precedence
+
+from ._errors import MalformedRequestError, RequestInvalidError
+from ._views import PRECEDENCES, SendRequest
+
+#: An idempotency key is printable ASCII without spaces, at most this long: a UUID (36) or the
+#: CLI's 32 hex digits fit, and a key never grows the store by much.
+MAX_IDEMPOTENCY_KEY_LEN: Final = 64
+#: The largest request body: the longest text written with JSON's longest escapes (``\\u0001``,
+#: six characters for one byte), plus room for the other fields. Anything longer cannot be a
+#: valid request, so it is refused before it is read whole.
+MAX_REQUEST_BODY: Final = 6 * MAX_TEXT_LEN + 4096
+
+_SEND_FIELDS: Final = frozenset({"peer", "text", "precedence", "idempotency_key"})
+_REQUIRED_SEND_FIELDS: Final = frozenset({"peer", "text", "idempotency_key"})
+
+
+def check_peer(name: str) -> str:
+    """Return ``name`` if it can be a station name.
+
+    Raises:
+        RequestInvalidError: it cannot (empty, too long, characters outside ``a-z0-9._-``).
+    """
+    try:
+        return check_station_name(name)
+    except ValueError as exc:
+        raise RequestInvalidError(f"peer: {exc}") from None
+
+
+def check_text(text: str) -> str:
+    """Return ``text`` if an envelope can carry it: 1 to ``MAX_TEXT_LEN`` bytes of UTF-8.
+
+    Raises:
+        RequestInvalidError: empty, too long, or holding a lone surrogate.
+    """
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise RequestInvalidError(
+            "text: not valid Unicode (it holds a lone surrogate, which UTF-8 cannot encode)"
+        ) from None
+    if size == 0:
+        raise RequestInvalidError("text: a message cannot be empty")
+    if size > MAX_TEXT_LEN:
+        raise RequestInvalidError(
+            f"text: {size} bytes of UTF-8, more than the {MAX_TEXT_LEN} a message can carry"
+        )
+    return text
+
+
+def check_precedence(name: str) -> Precedence:
+    """Return the precedence named ``name`` (``flash``, ``immediate``, ``priority``, ``routine``).
+
+    Raises:
+        RequestInvalidError: no precedence has that name.
+    """
+    if name not in PRECEDENCES:
+        raise RequestInvalidError(f"precedence: {name!r} is not one of {', '.join(PRECEDENCES)}")
+    return Precedence(PRECEDENCES.index(name))
+
+
+def check_idempotency_key(key: str) -> str:
+    """Return ``key`` if it is 1 to 64 printable ASCII characters without spaces.
+
+    Raises:
+        RequestInvalidError: it is not.
+    """
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LEN or not all("!" <= c <= "~" for c in key):
+        raise RequestInvalidError(
+            f"idempotency_key: 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
+            " without spaces"
+        )
+    return key
+
+
+def parse_send(body: bytes) -> SendRequest:
+    """Parse the body of ``POST /v1/messages``.
+
+    Raises:
+        MalformedRequestError: not one JSON object in UTF-8.
+        RequestInvalidError: a field is missing, unknown, of the wrong type or out of its rules.
+    """
+    document = _json_object(body)
+    unknown = sorted(set(document) - _SEND_FIELDS)
+    if unknown:
+        raise RequestInvalidError(f"unknown field {unknown[0]!r}")
+    missing = sorted(_REQUIRED_SEND_FIELDS - set(document))
+    if missing:
+        raise RequestInvalidError(f"{missing[0]}: required")
+    return SendRequest(
+        peer=check_peer(_string(document, "peer")),
+        text=check_text(_string(document, "text")),
+        precedence=check_precedence(_string(document, "precedence", PRECEDENCES[0])),
+        idempotency_key=check_idempotency_key(_string(document, "idempotency_key")),
+    )
+
+
+def parse_peer_filter(items: Sequence[tuple[str, str]]) -> str | None:
+    """Parse the query of ``GET /v1/outbox`` and ``GET /v1/inbox``: at most one ``peer``.
+
+    Args:
+        items: the query's ``(name, value)`` pairs, in order.
+
+    Raises:
+        RequestInvalidError: an unknown or repeated parameter, or a bad name.
+    """
+    peer: str | None = None
+    for name, value in items:
+        if name != "peer":
+            raise RequestInvalidError(f"unknown query parameter {name!r}")
+        if peer is not None:
+            raise RequestInvalidError("peer: given more than once")
+        peer = check_peer(value)
+    return peer
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = exc.args[0] if isinstance(exc, _Duplicate) else "not JSON in UTF-8"
+        raise MalformedRequestError(f"the request body is malformed: {reason}") from None
+    if not isinstance(document, dict):
+        raise MalformedRequestError("the request body is malformed: not a JSON object")
+    return document
+
+
+class _Duplicate(ValueError):
+    """A JSON object with a key twice (``json`` would keep the last silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _Duplicate("a key appears twice in one object")
+    return document
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _string(document: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = document.get(name, default)
+    if not isinstance(value, str):
+        raise RequestInvalidError(f"{name}: must be a string")
+    return value

@@ -1,0 +1,156 @@
+"""The daemon's message desk: ``send``, ``outbox`` and ``inbox`` of the local API.
+
+The API hands the daemon checked requests (:class:`hotline.api.SendRequest`); the desk finds
+the line the peer name stands for, runs the store call in the store's thread (never on the
+event loop: a commit waits for an fsync), and turns the result into the API's views, or the
+store's errors into the API's (a full disk is ``503 store_unavailable``, never a 500).
+
+"Queued" is answered only after the store's transaction committed: the future the desk
+awaits resolves after ``COMMIT`` returned, with ``synchronous=FULL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from hotline.api import (
+    PRECEDENCES,
+    IdempotencyConflictError,
+    InboxView,
+    OutboxView,
+    PeerUnknownError,
+    QueuedView,
+    SendRequest,
+    SendResult,
+    StoreUnavailableError,
+    format_time_ms,
+)
+from hotline.logfmt import log_event
+from hotline.store import (
+    DuplicateKeyError,
+    InboxMessage,
+    Messages,
+    OutboxMessage,
+    StoreError,
+    StoreThread,
+)
+
+_log = logging.getLogger("hotline.station")
+
+T = TypeVar("T")
+
+
+def _outbox_view(message: OutboxMessage) -> OutboxView:
+    return OutboxView(
+        id=message.id,
+        peer=message.peer,
+        seq=message.seq,
+        precedence=PRECEDENCES[message.precedence],
+        state=message.state.value,
+        text=message.text,
+        queued_at=format_time_ms(message.queued_at_ms),
+    )
+
+
+def _inbox_view(message: InboxMessage) -> InboxView:
+    return InboxView(
+        id=message.id,
+        peer=message.peer,
+        seq=message.seq,
+        precedence=PRECEDENCES[message.precedence],
+        text=message.text,
+        sent_at=format_time_ms(message.sent_at_ms),
+        received_at=format_time_ms(message.received_at_ms),
+    )
+
+
+class MessageDesk:
+    """The message half of :class:`hotline.api.Control`, over the store's thread."""
+
+    def __init__(self, store: StoreThread, lines: Callable[[], Mapping[str, bytes]]) -> None:
+        """Args:
+        store: the store's thread.
+        lines: returns the active pairings, peer name -> line id (revoked ones are absent).
+        """
+        self._store = store
+        self._lines = lines
+
+    async def send(self, request: SendRequest) -> SendResult:
+        """Queue ``request`` durably (see :meth:`hotline.store.Messages.queue`).
+
+        Raises:
+            PeerUnknownError: no active pairing has that name.
+            IdempotencyConflictError: the key already queued another message.
+            StoreUnavailableError: the store failed: nothing was queued.
+        """
+        line_id = self._lines().get(request.peer)
+        if line_id is None:
+            raise PeerUnknownError(f"no paired station is named {request.peer!r} (see peers)")
+        now_ms = int(time.time() * 1000)
+        queued = await self._call(
+            lambda messages: messages.queue(
+                line_id=line_id,
+                peer=request.peer,
+                precedence=request.precedence,
+                text=request.text,
+                idempotency_key=request.idempotency_key,
+                now_ms=now_ms,
+            )
+        )
+        message = queued.message
+        log_event(
+            _log,
+            logging.INFO,
+            "message queued" if queued.created else "message already queued",
+            id=message.id,
+            peer=message.peer,
+            precedence=PRECEDENCES[message.precedence],
+        )
+        view = QueuedView(
+            id=message.id,
+            peer=message.peer,
+            precedence=PRECEDENCES[message.precedence],
+            state=message.state.value,
+            queued_at=format_time_ms(message.queued_at_ms),
+        )
+        return SendResult(view, queued.created)
+
+    async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
+        """The messages not yet receipted, in sending order.
+
+        Raises:
+            PeerUnknownError: ``peer`` is neither paired nor named by a stored message.
+            StoreUnavailableError: the store cannot be read.
+        """
+        messages = await self._call(lambda store: store.outbox(peer))
+        self._check_filter(peer, bool(messages))
+        return tuple(_outbox_view(message) for message in messages)
+
+    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
+        """The messages received, in delivery order.
+
+        Raises:
+            PeerUnknownError: ``peer`` is neither paired nor named by a stored message.
+            StoreUnavailableError: the store cannot be read.
+        """
+        messages = await self._call(lambda store: store.inbox(peer))
+        self._check_filter(peer, bool(messages))
+        return tuple(_inbox_view(message) for message in messages)
+
+    def _check_filter(self, peer: str | None, found: bool) -> None:
+        """A filter on a name nobody has (a typo) is an error, not an empty list."""
+        if peer is not None and not found and peer not in self._lines():
+            raise PeerUnknownError(f"no paired station is named {peer!r} (see peers)")
+
+    async def _call(self, call: Callable[[Messages], T]) -> T:
+        try:
+            return await asyncio.wrap_future(self._store.submit(call))
+        except DuplicateKeyError as exc:
+            raise IdempotencyConflictError(str(exc)) from None
+        except StoreError as exc:
+            log_event(_log, logging.ERROR, "store failed", error=exc)
+            raise StoreUnavailableError(str(exc)) from None

@@ -1,0 +1,340 @@
+"""The operator's messages at rest: the outbox (queued to send) and the inbox (received).
+
+"Queued" means durable (DESIGN.md, reliability contract): :meth:`Messages.queue` returns only
+after its transaction committed with ``synchronous=FULL``, so the operator is told the id of a
+message that survives a crash or a power cut. Every method is one transaction.
+
+An **idempotency key** names one request for ever: queueing again with the same key returns
+the message it first queued (a retry after a timeout never queues twice), and the same key
+with another peer, text or precedence is refused (:class:`DuplicateKeyError`), since it means
+the caller mixed two requests up.
+
+Texts are sealed at rest (:mod:`._sealing`); peers, times, precedence and states stay in clear
+for the daemon to schedule without the data key in every query. A row that fails to decrypt
+raises :class:`StoreCorruptError`, never shows as garbage or as another row's text.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from hotline.constants import MAX_TEXT_LEN
+from hotline.record import Direction, Precedence
+
+from ._db import transaction
+from ._errors import DuplicateKeyError
+from ._sealing import INBOX, MESSAGE_ID_LEN, RowCipher, outbox_ad, sequenced_ad
+
+
+class OutboxState(enum.Enum):
+    """Where a queued message is on its way (the delivery issue moves it along)."""
+
+    QUEUED = "queued"  #: durable, waiting to be sequenced
+    SEQUENCED = "sequenced"  #: given its place (``seq``) in this station's chain
+    SENT = "sent"  #: written to a session at least once
+    RECEIPTED = "receipted"  #: the peer's signed receipt covers it: no longer in the outbox
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message the operator queued.
+
+    Attributes:
+        id: 32 hex digits, 128 random bits.
+        line_id: the line to the peer.
+        peer: the peer's station name when it was queued.
+        precedence: FLASH goes first.
+        text: what the operator wrote.
+        queued_at_ms: when it became durable, UTC milliseconds.
+        state: see :class:`OutboxState`.
+        seq: its sequence number once sequenced, else ``None``.
+    """
+
+    id: str
+    line_id: bytes
+    peer: str
+    precedence: Precedence
+    text: str
+    queued_at_ms: int
+    state: OutboxState
+    seq: int | None
+
+    def __repr__(self) -> str:
+        # What operators wrote is sealed at rest: it never reaches a log through a repr.
+        return f"OutboxMessage({self.id}, peer={self.peer!r}, state={self.state.value})"
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """What :meth:`Messages.queue` did.
+
+    Attributes:
+        message: the message the idempotency key names.
+        created: ``False`` when the key had already queued it (a retry).
+    """
+
+    message: OutboxMessage
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InboxMessage:
+    """A message received from a peer, delivered in order.
+
+    Attributes:
+        id: 32 hex digits, 128 random bits, given when it was stored.
+        line_id: the line it came on.
+        peer: the sender's station name.
+        direction: the sender's direction of the line.
+        seq: its sequence number in that direction.
+        precedence: as the sender set it.
+        text: what the sender's operator wrote.
+        sent_at_ms: when the sender sequenced it, by the sender's clock, UTC milliseconds.
+        received_at_ms: when this station stored it, by its own clock.
+    """
+
+    id: str
+    line_id: bytes
+    peer: str
+    direction: Direction
+    seq: int
+    precedence: Precedence
+    text: str
+    sent_at_ms: int
+    received_at_ms: int
+
+    def __repr__(self) -> str:
+        return f"InboxMessage({self.id}, peer={self.peer!r}, seq={self.seq})"
+
+
+def _utf8(text: str) -> bytes:
+    """Return ``text`` as UTF-8 if an envelope can carry it (the API said why not, before)."""
+    data = text.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    if not 1 <= len(data) <= MAX_TEXT_LEN:
+        raise ValueError(f"a text is 1 to {MAX_TEXT_LEN} bytes of UTF-8, not {len(data)}")
+    return data
+
+
+_OUTBOX_COLUMNS: Final = "id, line_id, peer, precedence, queued_at_ms, state, seq, nonce, body"
+_INBOX_COLUMNS: Final = (
+    "id, line_id, peer, direction, seq, precedence, sent_at_ms, received_at_ms, nonce, body"
+)
+
+
+class Messages:
+    """The outbox and inbox of one ``hotline.db`` connection (one thread: see StoreThread)."""
+
+    __slots__ = ("_cipher", "_db", "_path")
+
+    def __init__(self, db: sqlite3.Connection, path: Path, cipher: RowCipher) -> None:
+        """Args:
+        db: a connection from :func:`hotline.store.connect`.
+        path: the database file, for messages.
+        cipher: seals and opens the texts.
+        """
+        self._db = db
+        self._path = path
+        self._cipher = cipher
+
+    def __repr__(self) -> str:
+        return f"Messages({str(self._path)!r})"
+
+    def queue(
+        self,
+        *,
+        line_id: bytes,
+        peer: str,
+        precedence: Precedence,
+        text: str,
+        idempotency_key: str,
+        now_ms: int,
+    ) -> Queued:
+        """Queue a message durably, or return the one ``idempotency_key`` already queued.
+
+        Args:
+            line_id: the line to the peer (64 bytes).
+            peer: the peer's station name.
+            precedence: the message's precedence.
+            text: 1 to ``MAX_TEXT_LEN`` bytes of UTF-8.
+            idempotency_key: names this request (1-64 characters: the API checks its form).
+            now_ms: the time to record as ``queued_at``, UTC milliseconds.
+
+        Returns:
+            The message, and whether this call created it.
+
+        Raises:
+            ValueError: a text that is empty, too long or not Unicode (the API checks first).
+            DuplicateKeyError: the key names another message.
+            StoreWriteError: the write failed (full, read-only): nothing was queued.
+            StoreCorruptError: the message the key names fails to decrypt.
+        """
+        data = _utf8(text)
+        precedence = Precedence(precedence)
+        with transaction(self._db, self._path):
+            row = self._db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = ?",  # noqa: S608
+                (idempotency_key,),
+            ).fetchone()
+            if row is not None:
+                existing = self._outbox_message(row)
+                same = (
+                    existing.line_id == line_id
+                    and existing.peer == peer
+                    and existing.precedence == precedence
+                    and hmac.compare_digest(existing.text.encode("utf-8"), data)
+                )
+                if not same:
+                    raise DuplicateKeyError(
+                        f"the idempotency key {idempotency_key!r} already queued message"
+                        f" {existing.id}, with another peer, text or precedence"
+                    )
+                return Queued(existing, created=False)
+            message_id = secrets.token_bytes(MESSAGE_ID_LEN)
+            nonce, body = self._cipher.seal(outbox_ad(line_id, message_id), data)
+            self._db.execute(
+                "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key,"
+                " queued_at_ms, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message_id.hex(),
+                    line_id,
+                    peer,
+                    int(precedence),
+                    idempotency_key,
+                    now_ms,
+                    nonce,
+                    body,
+                ),
+            )
+        message = OutboxMessage(
+            message_id.hex(), line_id, peer, precedence, text, now_ms, OutboxState.QUEUED, None
+        )
+        return Queued(message, created=True)
+
+    def outbox(self, peer: str | None = None) -> list[OutboxMessage]:
+        """Return the messages not yet receipted, in sending order.
+
+        Sending order: the sequenced ones by ``seq``, then the queued ones by precedence
+        (FLASH first), oldest first within a precedence.
+
+        Args:
+            peer: only this peer's, if given.
+
+        Raises:
+            StoreError: the store cannot be read.
+            StoreCorruptError: a row fails to decrypt.
+        """
+        with transaction(self._db, self._path, write=False):
+            rows = self._db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox"  # noqa: S608
+                " WHERE state != 'receipted' AND (?1 IS NULL OR peer = ?1)"
+                " ORDER BY seq IS NULL, seq, precedence DESC, position",
+                (peer,),
+            ).fetchall()
+        return [self._outbox_message(row) for row in rows]
+
+    def receive(
+        self,
+        *,
+        line_id: bytes,
+        peer: str,
+        direction: Direction,
+        seq: int,
+        precedence: Precedence,
+        text: str,
+        sent_at_ms: int,
+        received_at_ms: int,
+    ) -> InboxMessage:
+        """Store a message delivered from a peer (the delivery issue calls this).
+
+        Raises:
+            ValueError: a bad text.
+            StoreError: the write failed, or ``(line_id, direction, seq)`` is already stored.
+        """
+        data = _utf8(text)
+        direction, precedence = Direction(direction), Precedence(precedence)
+        message_id = secrets.token_hex(MESSAGE_ID_LEN)
+        nonce, body = self._cipher.seal(sequenced_ad(INBOX, line_id, direction, seq), data)
+        with transaction(self._db, self._path):
+            self._db.execute(
+                f"INSERT INTO inbox ({_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                (
+                    message_id,
+                    line_id,
+                    peer,
+                    int(direction),
+                    seq,
+                    int(precedence),
+                    sent_at_ms,
+                    received_at_ms,
+                    nonce,
+                    body,
+                ),
+            )
+        return InboxMessage(
+            message_id,
+            line_id,
+            peer,
+            direction,
+            seq,
+            precedence,
+            text,
+            sent_at_ms,
+            received_at_ms,
+        )
+
+    def inbox(self, peer: str | None = None) -> list[InboxMessage]:
+        """Return the received messages in the order they were delivered.
+
+        Args:
+            peer: only this peer's, if given.
+
+        Raises:
+            StoreError: the store cannot be read.
+            StoreCorruptError: a row fails to decrypt.
+        """
+        with transaction(self._db, self._path, write=False):
+            rows = self._db.execute(
+                f"SELECT {_INBOX_COLUMNS} FROM inbox"  # noqa: S608
+                " WHERE ?1 IS NULL OR peer = ?1 ORDER BY position",
+                (peer,),
+            ).fetchall()
+        return [self._inbox_message(row) for row in rows]
+
+    def _outbox_message(self, row: tuple[Any, ...]) -> OutboxMessage:
+        message_id, line_id, peer, precedence, queued_at, state, seq, nonce, body = row
+        ad = outbox_ad(line_id, bytes.fromhex(message_id))
+        text = self._cipher.open(ad, nonce, body, f"outbox message {message_id}")
+        return OutboxMessage(
+            message_id,
+            line_id,
+            peer,
+            Precedence(precedence),
+            text.decode("utf-8"),
+            queued_at,
+            OutboxState(state),
+            seq,
+        )
+
+    def _inbox_message(self, row: tuple[Any, ...]) -> InboxMessage:
+        message_id, line_id, peer, direction, seq, precedence, sent_at, received_at, nonce, body = (
+            row
+        )
+        ad = sequenced_ad(INBOX, line_id, direction, seq)
+        text = self._cipher.open(ad, nonce, body, f"inbox message {message_id}")
+        return InboxMessage(
+            message_id,
+            line_id,
+            peer,
+            Direction(direction),
+            seq,
+            Precedence(precedence),
+            text.decode("utf-8"),
+            sent_at,
+            received_at,
+        )

@@ -1,0 +1,102 @@
+"""What people wrote, sealed at rest: AES-256-GCM bound to the row (docs/record-format.md §12).
+
+A thief with the disk (A3 in DESIGN.md) reads the times, sizes and peers, which the network
+showed anyway, but not the texts: each is sealed with a subkey of the station's data key, a
+fresh random 12-byte nonce stored beside it, and associated data naming its place::
+
+    ad = u8 len(table) || table (ASCII) || line_id (64) || key fields of the row
+
+    inbox   (received, sequenced):  key fields = u8 direction || u64 seq
+    outbox  (queued, no seq yet):   key fields = message id (16 bytes)
+
+So a sealed text moved to another row, line, direction, sequence number or message fails to
+decrypt instead of being shown as that row's: someone who can write the database but not read
+the keys cannot swap two messages. Random nonces are safe here: a station seals far fewer than
+2**32 rows under one key (NIST SP 800-38D §8.3).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hotline.constants import LINE_ID_LEN
+
+from ._errors import StoreCorruptError
+
+#: HKDF info of the store's subkey of the data key (docs/record-format.md §12).
+LABEL_STORE_KEY: Final = b"hotline/1 at rest: store"
+#: AES-256.
+STORE_KEY_LEN: Final = 32
+#: A fresh random nonce per sealed row, stored beside it.
+NONCE_LEN: Final = 12
+#: A message id: 128 random bits, far beyond any collision among a station's messages.
+MESSAGE_ID_LEN: Final = 16
+
+OUTBOX: Final = "outbox"
+INBOX: Final = "inbox"
+
+
+def _place(table: str, line_id: bytes, fields: bytes) -> bytes:
+    if len(line_id) != LINE_ID_LEN:
+        raise ValueError(f"a line id is {LINE_ID_LEN} bytes")
+    name = table.encode("ascii")
+    return bytes([len(name)]) + name + line_id + fields
+
+
+def outbox_ad(line_id: bytes, message_id: bytes) -> bytes:
+    """Return the associated data of a queued message's text (no sequence number yet)."""
+    if len(message_id) != MESSAGE_ID_LEN:
+        raise ValueError(f"a message id is {MESSAGE_ID_LEN} bytes")
+    return _place(OUTBOX, line_id, message_id)
+
+
+def sequenced_ad(table: str, line_id: bytes, direction: int, seq: int) -> bytes:
+    """Return the associated data of a row of ``table`` at ``(line_id, direction, seq)``."""
+    return _place(table, line_id, struct.pack(">BQ", direction, seq))
+
+
+class RowCipher:
+    """Seals and opens the store's rows with the store's subkey of the data key."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        """Args:
+        key: the 32-byte subkey (``derive_key(LABEL_STORE_KEY)``); never in a ``repr``.
+        """
+        if len(key) != STORE_KEY_LEN:
+            raise ValueError(f"the store key is {STORE_KEY_LEN} bytes")
+        self._aead = AESGCM(key)
+
+    def __repr__(self) -> str:
+        return "RowCipher(<key>)"
+
+    def seal(self, ad: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
+        """Return ``(nonce, ciphertext)`` of ``plaintext`` bound to ``ad``."""
+        nonce = os.urandom(NONCE_LEN)
+        return nonce, self._aead.encrypt(nonce, plaintext, ad)
+
+    def open(self, ad: bytes, nonce: bytes, ciphertext: bytes, what: str) -> bytes:
+        """Return the plaintext sealed under ``ad``.
+
+        Args:
+            ad: the associated data of the row being read.
+            nonce: the row's nonce.
+            ciphertext: the row's sealed bytes.
+            what: the row, for the message (``"outbox message <id>"``).
+
+        Raises:
+            StoreCorruptError: the row was altered, moved, or sealed under another key.
+        """
+        try:
+            return self._aead.decrypt(nonce, ciphertext, ad)
+        except (InvalidTag, ValueError):
+            raise StoreCorruptError(
+                f"the store's {what} fails its integrity check: altered, moved from another"
+                " row, or sealed with another station's key"
+            ) from None

@@ -1,0 +1,118 @@
+"""The store's own thread: blocking SQLite work off the daemon's event loop.
+
+A commit with ``synchronous=FULL`` waits for an fsync (milliseconds on a good disk, much more
+on a busy one); run on the event loop it would stall every line's heartbeats. So the daemon's
+message work runs here: one thread, which opens its own connection (sqlite3 connections stay
+in the thread that made them) and runs submitted calls one at a time, in order. One writer
+thread also means queued messages are committed in the order the operator's requests arrived.
+
+The caller gets a :class:`concurrent.futures.Future`; the daemon awaits it with
+``asyncio.wrap_future``. (This package imports no asyncio: the store knows nothing of loops.)
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from ._db import connect
+from ._errors import StoreError
+from ._messages import Messages
+from ._sealing import RowCipher
+
+T = TypeVar("T")
+
+_Job = tuple[Callable[[Messages], Any], Future[Any]]
+
+
+class StoreThread:
+    """One thread, one connection to ``hotline.db``, running :class:`Messages` calls in order."""
+
+    __slots__ = ("_cipher", "_jobs", "_path", "_thread")
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        """Use :meth:`open`.
+
+        Args:
+            path: the database file.
+            key: the store's subkey of the data key (``LABEL_STORE_KEY``).
+        """
+        self._path = path
+        self._cipher = RowCipher(key)
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="hotline-store", daemon=True)
+
+    def __repr__(self) -> str:
+        return f"StoreThread({str(self._path)!r})"
+
+    @classmethod
+    def open(cls, path: Path, key: bytes) -> StoreThread:
+        """Start the thread and open its connection (WAL, synchronous=FULL, migrated).
+
+        Raises:
+            StoreError: the connection cannot be opened (see :func:`hotline.store.connect`).
+        """
+        store = cls(path, key)
+        ready: Future[None] = Future()
+        store._thread.start()
+        store._jobs.put((lambda messages: None, ready))
+        try:
+            ready.result()
+        except StoreError:
+            store._thread.join()
+            raise
+        return store
+
+    def submit(self, call: Callable[[Messages], T]) -> Future[T]:
+        """Run ``call(messages)`` in the store's thread, after every call submitted before.
+
+        Returns:
+            Its future: the result, or the exception ``call`` raised.
+        """
+        future: Future[T] = Future()
+        self._jobs.put((call, future))
+        return future
+
+    def close(self) -> None:
+        """Finish the calls already submitted, close the connection, stop the thread."""
+        self._jobs.put(None)
+        self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        try:
+            db = connect(self._path)
+        except StoreError as exc:
+            job = self._jobs.get()
+            if job is not None:
+                job[1].set_exception(exc)
+            return
+        messages = Messages(db, self._path, self._cipher)
+        try:
+            while (job := self._jobs.get()) is not None:
+                call, future = job
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    result = call(messages)
+                except BaseException as exc:  # handed to the caller, who reports it
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+        finally:
+            db.close()

@@ -1,0 +1,80 @@
+"""The API under a real uvicorn on 127.0.0.1, and a control over a real store.
+
+:class:`DeskControl` is the daemon's control surface without the lines: the daemon's own
+message desk (:class:`hotline.station._desk.MessageDesk`) over a real store thread, with a
+fixed set of paired peers. Tests that need lines run a real ``hotline serve``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from hotline.api import InboxView, OutboxView, SendRequest, SendResult, StationStatus
+from hotline.station._desk import MessageDesk
+from hotline.store import StoreThread
+
+TOKEN = "ab" * 32
+#: The peers a DeskControl knows: name -> line id.
+PEERS = {"moscow": bytes(range(64)), "washington": bytes(range(64, 128))}
+STORE_KEY = bytes(range(32))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.contextmanager
+def running(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port in a thread; yield its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+class DeskControl:
+    """The daemon's message desk over a real store, and a station without lines."""
+
+    def __init__(self, store: StoreThread) -> None:
+        self.store = store
+        self.desk = MessageDesk(store, lambda: PEERS)
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, path: Path) -> Iterator[DeskControl]:
+        with StoreThread.open(path, STORE_KEY) as store:
+            yield cls(store)
+
+    def status(self) -> StationStatus:
+        return StationStatus("jerusalem", ())
+
+    async def send(self, request: SendRequest) -> SendResult:
+        return await self.desk.send(request)
+
+    async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
+        return await self.desk.outbox(peer)
+
+    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
+        return await self.desk.inbox(peer)

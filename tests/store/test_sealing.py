@@ -1,0 +1,166 @@
+"""Texts at rest: sealed as docs/record-format.md §12 says, bound to their row, never in clear."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hotline.identity import KDF_PROFILES, StationKeys, seal_key_file
+from hotline.record import Direction, Precedence
+from hotline.store import (
+    LABEL_STORE_KEY,
+    Messages,
+    RowCipher,
+    StoreCorruptError,
+    outbox_ad,
+    sequenced_ad,
+)
+
+from .helpers import KEY, LINE, OTHER_LINE, raw
+
+
+def queue(messages: Messages, text: str, key: str, line: bytes = LINE) -> str:
+    queued = messages.queue(
+        line_id=line,
+        peer="moscow",
+        precedence=Precedence.ROUTINE,
+        text=text,
+        idempotency_key=key,
+        now_ms=1_750_000_000_000,
+    )
+    return queued.message.id
+
+
+def receive(messages: Messages, text: str, seq: int) -> None:
+    messages.receive(
+        line_id=LINE,
+        peer="moscow",
+        direction=Direction.SECOND,
+        seq=seq,
+        precedence=Precedence.FLASH,
+        text=text,
+        sent_at_ms=1_750_000_000_000,
+        received_at_ms=1_750_000_000_100,
+    )
+
+
+def test_the_associated_data_is_the_documented_bytes() -> None:
+    message_id = bytes.fromhex("00112233445566778899aabbccddeeff")
+    assert outbox_ad(LINE, message_id) == b"\x06outbox" + LINE + message_id
+    assert sequenced_ad("inbox", LINE, 1, 5) == (
+        b"\x05inbox" + LINE + b"\x01" + b"\x00\x00\x00\x00\x00\x00\x00\x05"
+    )
+    with pytest.raises(ValueError, match="line id"):
+        outbox_ad(LINE[:63], message_id)
+
+
+def test_a_row_sealed_as_the_document_says_is_read(db: sqlite3.Connection, db_path: Path) -> None:
+    """A second implementation: HKDF and AES-GCM from the document alone, then the store reads."""
+    keys = StationKeys.generate()
+    _, unlocked = seal_key_file(keys, b"passphrase", KDF_PROFILES["test"])
+    data_key = unlocked._data_key
+    store_key = HKDF(
+        algorithm=hashes.SHA512(), length=32, salt=None, info=b"hotline/1 at rest: store"
+    ).derive(data_key)
+    assert unlocked.derive_key(LABEL_STORE_KEY) == store_key
+    message_id = bytes(range(16))
+    nonce = bytes(12)
+    text = "שלום, Привет"
+    ad = bytes([6]) + b"outbox" + LINE + message_id
+    body = AESGCM(store_key).encrypt(nonce, text.encode("utf-8"), ad)
+    db.execute(
+        "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
+        " nonce, body) VALUES (?, ?, 'moscow', 3, 'k', 1, ?, ?)",
+        (message_id.hex(), LINE, nonce, body),
+    )
+    messages = Messages(db, db_path, RowCipher(store_key))
+    (message,) = messages.outbox()
+    assert message.text == text and message.precedence is Precedence.FLASH
+
+
+def test_texts_are_not_in_clear_on_disk(messages: Messages, db_path: Path) -> None:
+    queue(messages, "RENDEZVOUS-AT-DAWN", "k1")
+    receive(messages, "OPERATION-NIGHTINGALE", 1)
+    on_disk = b"".join(
+        path.read_bytes() for path in db_path.parent.iterdir() if path.name.startswith("hotline")
+    )
+    assert b"moscow" in on_disk  # the peer is in clear (sanity: we read the right files)
+    assert b"RENDEZVOUS" not in on_disk and b"NIGHTINGALE" not in on_disk
+
+
+def swap(path: Path, table: str, a: str, b: str) -> None:
+    db = raw(path)
+    rows = {
+        row[0]: row[1:]
+        for row in db.execute(f"SELECT id, nonce, body FROM {table} WHERE id IN (?, ?)", (a, b))
+    }
+    db.execute(f"UPDATE {table} SET nonce = ?, body = ? WHERE id = ?", (*rows[b], a))
+    db.execute(f"UPDATE {table} SET nonce = ?, body = ? WHERE id = ?", (*rows[a], b))
+    db.close()
+
+
+def test_swapped_outbox_rows_fail_to_decrypt(messages: Messages, db_path: Path) -> None:
+    first, second = queue(messages, "attack at dawn", "k1"), queue(messages, "stand down", "k2")
+    swap(db_path, "outbox", first, second)
+    with pytest.raises(StoreCorruptError, match=r"outbox message .* integrity check"):
+        messages.outbox()
+
+
+def test_swapped_inbox_rows_fail_to_decrypt(messages: Messages, db_path: Path) -> None:
+    receive(messages, "one", 1)
+    receive(messages, "two", 2)
+    first, second = (m.id for m in messages.inbox())
+    swap(db_path, "inbox", first, second)
+    with pytest.raises(StoreCorruptError, match="inbox message"):
+        messages.inbox()
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        ("inbox", "seq = 7"),
+        ("inbox", "direction = 0"),
+        ("inbox", "line_id = ?"),
+        ("outbox", "line_id = ?"),
+        ("outbox", "id = 'ffffffffffffffffffffffffffffffff'"),
+    ],
+)
+def test_a_row_moved_to_another_place_fails_to_decrypt(
+    messages: Messages, db_path: Path, table: str, change: str
+) -> None:
+    receive(messages, "received", 1)
+    queue(messages, "queued", "k1")
+    db = raw(db_path)
+    db.execute(f"UPDATE {table} SET {change}", (OTHER_LINE,) if "?" in change else ())
+    db.close()
+    with pytest.raises(StoreCorruptError):
+        messages.inbox() if table == "inbox" else messages.outbox()
+
+
+def test_an_outbox_body_copied_into_the_inbox_fails(messages: Messages, db_path: Path) -> None:
+    receive(messages, "received", 1)
+    queue(messages, "queued", "k1")
+    db = raw(db_path)
+    db.execute("UPDATE inbox SET (nonce, body) = (SELECT nonce, body FROM outbox)")
+    db.close()
+    with pytest.raises(StoreCorruptError):
+        messages.inbox()
+
+
+def test_another_key_cannot_read(messages: Messages, db: sqlite3.Connection, db_path: Path) -> None:
+    queue(messages, "for our eyes only", "k1")
+    stranger = Messages(db, db_path, RowCipher(bytes(32)))
+    assert bytes(32) != KEY
+    with pytest.raises(StoreCorruptError, match="another station's key"):
+        stranger.outbox()
+
+
+def test_the_cipher_keeps_its_key_out_of_its_repr() -> None:
+    assert KEY.hex() not in repr(RowCipher(KEY)) and "<key>" in repr(RowCipher(KEY))
+    with pytest.raises(ValueError, match="32 bytes"):
+        RowCipher(KEY[:16])
