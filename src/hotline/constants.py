@@ -52,6 +52,11 @@ MSG1_MAX_AGE: Final = 120.0
 #: ... or more than this many seconds ahead of it. Bounding both sides bounds how long a held-back
 #: msg1 stays usable: at most ``MSG1_MAX_AGE + MSG1_MAX_FUTURE`` after it was made.
 MSG1_MAX_FUTURE: Final = 120.0
+#: A msg1 opening a new connection is refused, before any DH, if it arrives less than this many
+#: seconds after the last msg1 accepted from the same peer (WireGuard's HandshakeInitationRate,
+#: 1/50 s): at most 50 encapsulations a second per peer, whatever reaches us. A real peer dials
+#: one stream at a time, with backoff, so it never sends two msg1s that close together.
+MSG1_MIN_INTERVAL: Final = 1 / 50
 
 #: Raw X25519 key and DH output length (RFC 7748).
 X25519_KEY_LEN: Final = 32

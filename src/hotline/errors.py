@@ -56,6 +56,13 @@ class ExitCode(enum.IntEnum):
     ALREADY_RUNNING = 42
     NOT_RUNNING = 43
     API_FAILED = 44
+    # --- messages (send, outbox, inbox) --------------------------------------------------------
+    STORE_FAILED = 45
+    IDEMPOTENCY_CONFLICT = 46
+    REQUEST_INVALID = 47
+    # --- the record ----------------------------------------------------------------------------
+    #: a record (envelope, receipt, checkpoint, export) fails to decode or verify.
+    RECORD_INVALID = 50
     # --- generic -------------------------------------------------------------------------------
     #: pyca/cryptography cannot do ML-KEM-1024 or ML-DSA-87 here (sysexits EX_UNAVAILABLE).
     CRYPTO_UNSUPPORTED = 69

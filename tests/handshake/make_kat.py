@@ -80,7 +80,7 @@ def main() -> None:
         hooks=KatHooks(ephemeral=resp_e, kem=FixedEncapsulationKem(ciphertext, shared)),
     )
     msg1 = initiator.start(now=0.0, last_sent=TIMESTAMP - 1)
-    msg2 = responder.receive_msg1(msg1)
+    msg2 = responder.receive_msg1(msg1, TIMESTAMP / 1000)
     proof_i = initiator.receive_msg2(msg2)
     proof_r, resp_session = responder.receive_proof(proof_i)
     init_session = initiator.receive_proof(proof_r)

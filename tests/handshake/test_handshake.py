@@ -53,7 +53,7 @@ def start(a: Station, b: Station, *, last_accepted: int = 0) -> tuple[Initiator,
 
 
 def run(initiator: Initiator, responder: Responder) -> tuple[Established, Established]:
-    msg2 = responder.receive_msg1(initiator.start(NOW, 0))
+    msg2 = responder.receive_msg1(initiator.start(NOW, 0), NOW)
     proof_r, resp_session = responder.receive_proof(initiator.receive_msg2(msg2))
     return initiator.receive_proof(proof_r), resp_session
 
@@ -103,7 +103,7 @@ def test_initiator_refuses_a_responder_proof_under_another_key(change: dict[str,
     responder = Responder(
         BOB.creds, PairedPeer.derive(BOB.creds, ALICE.keys, line), last_accepted=0
     )
-    proof_i = initiator.receive_msg2(responder.receive_msg1(initiator.start(NOW, 0)))
+    proof_i = initiator.receive_msg2(responder.receive_msg1(initiator.start(NOW, 0), NOW))
     proof_r, _ = responder.receive_proof(proof_i)
     with pytest.raises(ProofError):
         initiator.receive_proof(proof_r)
@@ -117,7 +117,7 @@ def test_responder_refuses_an_initiator_proof_without_signing(change: dict[str, 
     responder = Responder(
         BOB.creds, PairedPeer.derive(BOB.creds, _pin(ALICE, **change), line), last_accepted=0
     )
-    proof_i = initiator.receive_msg2(responder.receive_msg1(initiator.start(NOW, 0)))
+    proof_i = initiator.receive_msg2(responder.receive_msg1(initiator.start(NOW, 0), NOW))
     with count_c_calls("sign") as calls, pytest.raises(ProofError):
         responder.receive_proof(proof_i)
     assert calls["sign"] == 0  # an unproven initiator never costs us a signature
@@ -129,7 +129,7 @@ def test_a_stolen_static_key_without_the_signing_keys_is_refused() -> None:
     signs with her own keys. Noise completes; the post-quantum proof does not."""
     forger = Station(dataclasses.replace(MALLORY.creds, static=ALICE.creds.static), ALICE.keys)
     initiator, responder = start(forger, BOB)
-    proof_i = initiator.receive_msg2(responder.receive_msg1(initiator.start(NOW, 0)))
+    proof_i = initiator.receive_msg2(responder.receive_msg1(initiator.start(NOW, 0), NOW))
     with pytest.raises(ProofError):
         responder.receive_proof(proof_i)
 
@@ -141,7 +141,7 @@ def test_a_peer_pinned_with_another_static_key_is_unknown() -> None:
         BOB.creds, PairedPeer.derive(BOB.creds, MALLORY.keys, line), last_accepted=0
     )
     with pytest.raises(UnknownPeerError):
-        responder.receive_msg1(initiator.start(NOW, 0))
+        responder.receive_msg1(initiator.start(NOW, 0), NOW)
     assert responder.stage is Stage.ERROR
 
 
@@ -171,7 +171,7 @@ def test_a_proof_with_the_wrong_role_or_label_is_refused(
     monkeypatch: pytest.MonkeyPatch, signer: Callable[..., bytes]
 ) -> None:
     initiator, responder = start(ALICE, BOB)
-    msg2 = responder.receive_msg1(initiator.start(NOW, 0))
+    msg2 = responder.receive_msg1(initiator.start(NOW, 0), NOW)
     monkeypatch.setattr(handshake_module, "sign_proof", signer)
     proof_i = initiator.receive_msg2(msg2)
     monkeypatch.undo()
@@ -182,7 +182,7 @@ def test_a_proof_with_the_wrong_role_or_label_is_refused(
 def test_the_correct_signer_passes_the_same_harness(monkeypatch: pytest.MonkeyPatch) -> None:
     """The stand-in signer, with nothing wrong, is accepted: the refusals above are real."""
     initiator, responder = start(ALICE, BOB)
-    msg2 = responder.receive_msg1(initiator.start(NOW, 0))
+    msg2 = responder.receive_msg1(initiator.start(NOW, 0), NOW)
     monkeypatch.setattr(handshake_module, "sign_proof", _bad_signer())
     proof_i = initiator.receive_msg2(msg2)
     monkeypatch.undo()
@@ -204,7 +204,7 @@ def test_proofs_are_the_shared_hybrid_signature(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(proof_module, "sign", spy("sign", hotline.signatures.sign))
     monkeypatch.setattr(proof_module, "verify", spy("verify", hotline.signatures.verify))
     initiator, responder = start(ALICE, BOB)
-    msg2 = responder.receive_msg1(initiator.start(NOW, 0))
+    msg2 = responder.receive_msg1(initiator.start(NOW, 0), NOW)
     proof_i = initiator.receive_msg2(msg2)
     proof_r, _ = responder.receive_proof(proof_i)
     initiator.receive_proof(proof_r)
@@ -226,7 +226,7 @@ def test_the_proof_body_is_the_hybrid_signature_encoding() -> None:
 
 def test_application_data_in_place_of_a_proof_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     initiator, responder = start(ALICE, BOB)
-    msg2 = responder.receive_msg1(initiator.start(NOW, 0))
+    msg2 = responder.receive_msg1(initiator.start(NOW, 0), NOW)
     data_frame = b"\x01\x02" + bytes(64 + 4627)  # a DATA frame of a proof's exact size
     monkeypatch.setattr(handshake_module, "sign_proof", lambda *args: data_frame)
     proof_i = initiator.receive_msg2(msg2)
@@ -318,7 +318,7 @@ def test_a_wrong_line_id_fails_at_mac1() -> None:
     initiator = Initiator(ALICE.creds, PairedPeer.derive(ALICE.creds, BOB.keys, bytes(64)))
     responder = Responder(BOB.creds, pair(ALICE, BOB)[1], last_accepted=0)
     with pytest.raises(UnknownPeerError):
-        responder.receive_msg1(initiator.start(NOW, 0))
+        responder.receive_msg1(initiator.start(NOW, 0), NOW)
 
 
 def test_the_prologue_binds_the_line_id_beyond_mac1() -> None:
@@ -328,7 +328,7 @@ def test_the_prologue_binds_the_line_id_beyond_mac1() -> None:
     elsewhere = dataclasses.replace(to_alice, line_id=bytes(64))
     responder = Responder(BOB.creds, elsewhere, last_accepted=0)
     with pytest.raises(DecryptError):
-        responder.receive_msg1(initiator.start(NOW, 0))
+        responder.receive_msg1(initiator.start(NOW, 0), NOW)
 
 
 def test_the_table_refuses_duplicate_peers() -> None:
@@ -366,7 +366,7 @@ def test_a_replayed_msg1_is_dropped_before_any_kem_work() -> None:
     to_bob, to_alice = pair(ALICE, BOB)
     msg1 = Initiator(ALICE.creds, to_bob).start(NOW, 0)
     first = Responder(BOB.creds, to_alice, last_accepted=0)
-    first.receive_msg1(msg1)
+    first.receive_msg1(msg1, NOW)
     kem = CountingKem()
     replay = Responder(BOB.creds, to_alice, last_accepted=first.timestamp, hooks=KatHooks(kem=kem))
     with (
@@ -387,7 +387,7 @@ def test_the_kem_counter_sees_a_normal_handshake() -> None:
     to_bob, to_alice = pair(ALICE, BOB)
     kem = CountingKem()
     responder = Responder(BOB.creds, to_alice, last_accepted=0, hooks=KatHooks(kem=kem))
-    responder.receive_msg1(Initiator(ALICE.creds, to_bob).start(NOW, 0))
+    responder.receive_msg1(Initiator(ALICE.creds, to_bob).start(NOW, 0), NOW)
     assert kem.calls == {"encapsulate": 1}
 
 
@@ -399,7 +399,7 @@ def test_an_older_or_equal_timestamp_is_a_replay(offset: int) -> None:
         BOB.creds, pair(ALICE, BOB)[1], last_accepted=initiator.timestamp + offset
     )
     with pytest.raises(ReplayError):
-        responder.receive_msg1(msg1)
+        responder.receive_msg1(msg1, NOW)
 
 
 def test_timestamps_keep_rising_when_the_clock_steps_back() -> None:
@@ -424,7 +424,7 @@ def _corrupted_run(flight: int, bit: int) -> tuple[Initiator, Responder, Excepti
         )
 
     try:
-        msg2 = responder.receive_msg1(flip(initiator.start(NOW, 0), 0))
+        msg2 = responder.receive_msg1(flip(initiator.start(NOW, 0), 0), NOW)
         proof_i = initiator.receive_msg2(flip(msg2, 1))
         proof_r, _ = responder.receive_proof(flip(proof_i, 2))
         initiator.receive_proof(flip(proof_r, 3))

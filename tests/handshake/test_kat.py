@@ -35,6 +35,8 @@ from hotline.session import SESSION_FRAMES
 from .stations import FixedEncapsulationKem
 
 KAT = json.loads((Path(__file__).parent / "vectors" / "hotline_kk_hfs.json").read_text())
+#: The responder's clock when it reads the frozen msg1: the instant the msg1 says it was made.
+KAT_NOW = KAT["timestamp"] / 1000
 
 
 def unhex(name: str) -> bytes:
@@ -286,7 +288,7 @@ def _sides() -> tuple[Initiator, Responder]:
 def test_the_implementation_reproduces_the_frozen_bytes() -> None:
     initiator, responder = _sides()
     assert initiator.start(now=0.0, last_sent=KAT["timestamp"] - 1).hex() == KAT["msg1"]
-    assert responder.receive_msg1(unhex("msg1")).hex() == KAT["msg2"]
+    assert responder.receive_msg1(unhex("msg1"), KAT_NOW).hex() == KAT["msg2"]
     assert responder.timestamp == KAT["timestamp"]
     proof_i = initiator.receive_msg2(unhex("msg2"))
     proof_r, resp_session = responder.receive_proof(proof_i)
@@ -304,7 +306,7 @@ def test_the_implementation_accepts_the_recorded_proofs() -> None:
     """Proofs signed in an earlier run (randomized ML-DSA) verify in this one: same transcript."""
     initiator, responder = _sides()
     initiator.start(now=0.0, last_sent=KAT["timestamp"] - 1)
-    responder.receive_msg1(unhex("msg1"))
+    responder.receive_msg1(unhex("msg1"), KAT_NOW)
     initiator.receive_msg2(unhex("msg2"))
     _, session = responder.receive_proof(unhex("init_proof_example"))
     assert session.handshake_hash.hex() == KAT["handshake_hash"]

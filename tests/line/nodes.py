@@ -61,8 +61,12 @@ async def start_node(
     session_timing: SessionTiming | None = None,
     on_frame: Callable[[Frame], None] | None = None,
     seed: int = 0,
+    **limits: float,
 ) -> Node:
-    """Listen on an ephemeral loopback port and (if ``dial``) dial the peer there."""
+    """Listen on an ephemeral loopback port and (if ``dial``) dial the peer there.
+
+    ``limits`` go to the :class:`Listener` (``deadline``, ``max_total``, ``max_per_source``).
+    """
     frames: list[Frame] = []
     ledger = MemoryLedger()
     refusals = RefusalLog(timing.refusal_log_interval)
@@ -80,6 +84,7 @@ async def start_node(
         PeerTable([peer]),
         lambda p: line if p is peer else None,
         refusals,
+        **limits,  # type: ignore[arg-type]
     )
     _, port = await listener.listen("127.0.0.1", 0)
     if dial:

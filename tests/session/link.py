@@ -119,7 +119,7 @@ class Traffic:
 
         self.next_at = now + self.period
         if self.end.connection.state is ConnectionState.ESTABLISHED:
-            self.end.connection.send_data(self.sent.to_bytes(8, "big"))
+            self.end.connection.send_data(self.sent.to_bytes(8, "big"), now)
             self.sent += 1
             self.link.collect(now)
 

@@ -59,10 +59,10 @@ def test_the_handshake_establishes_one_session_on_both_sides() -> None:
 
 def test_frames_flow_both_ways_in_order() -> None:
     world = established(ALICE, BOB)
-    world.a.connection.send_hello(b"heads")
+    world.a.connection.send_hello(b"heads", world.clock.now)
     for i in range(5):
-        world.a.connection.send_data(bytes([i]))
-        world.b.connection.send_data(bytes([100 + i]))
+        world.a.connection.send_data(bytes([i]), world.clock.now)
+        world.b.connection.send_data(bytes([100 + i]), world.clock.now)
     world.link.collect(world.clock.now)
     world.run_for(1.0)
     assert [e.frame for e in world.b.of_type(FrameReceived)] == [
@@ -88,7 +88,7 @@ def test_ping_is_answered_with_the_round_trip_time() -> None:
 
 def test_close_reaches_the_peer() -> None:
     world = established(ALICE, BOB)
-    world.a.connection.close(CloseReason.GOING_AWAY, "maintenance window")
+    world.a.connection.close(CloseReason.GOING_AWAY, "maintenance window", now=world.clock.now)
     world.link.collect(world.clock.now)
     world.run_for(1.0)
     assert world.a.of_type(ConnectionTerminated) == [
@@ -104,8 +104,8 @@ def test_close_reaches_the_peer() -> None:
 def test_nothing_is_sent_before_both_proofs_verify() -> None:
     world = connect(ALICE, BOB)
     for action in (
-        lambda: world.a.connection.send_data(b"too early"),
-        world.b.connection.send_hello,
+        lambda: world.a.connection.send_data(b"too early", START),
+        lambda: world.b.connection.send_hello(b"", START),
         lambda: world.b.connection.send_ping(START),
     ):
         with pytest.raises(LocalProtocolError):
@@ -118,7 +118,7 @@ def test_the_application_cannot_send_control_frames() -> None:
 
     world = established(ALICE, BOB)
     with pytest.raises(LocalProtocolError):
-        world.a.connection.send_frame(Switch(1))
+        world.a.connection.send_frame(Switch(1), world.clock.now)
 
 
 def _accepting_bob() -> tuple[Connection, Initiator]:
@@ -199,7 +199,7 @@ def test_a_session_that_never_rekeys_is_closed_at_180_seconds() -> None:
 def test_a_flipped_transport_bit_is_refused() -> None:
     world = established(ALICE, BOB)
     world.link.tamper[0] = lambda data: data[:-1] + bytes([data[-1] ^ 0x10])
-    world.a.connection.send_data(b"payload")
+    world.a.connection.send_data(b"payload", world.clock.now)
     world.link.collect(world.clock.now)
     world.run_for(1.0)
     assert isinstance(world.b.error, DecryptError)
@@ -285,7 +285,7 @@ def test_junk_after_establishment_only_raises_typed_errors(junk: bytes) -> None:
 def test_a_corrupted_data_stream_never_delivers_a_corrupted_frame(position: int, mask: int) -> None:
     world = established(ALICE, BOB)
     for i in range(20):
-        world.a.connection.send_data(i.to_bytes(8, "big"))
+        world.a.connection.send_data(i.to_bytes(8, "big"), world.clock.now)
     stream = bytearray(world.a.connection.data_to_send())
     stream[position] ^= mask
     try:

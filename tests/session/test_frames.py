@@ -36,6 +36,20 @@ from hotline.session import (
 
 U64 = st.integers(0, 2**64 - 1)
 
+#: What CLOSE text may not hold (it reaches the operator's log), spelled out here independently
+#: of the implementation: C0, DEL, C1, the line and paragraph separators, the bidi controls.
+FORBIDDEN_IN_CLOSE_TEXT = (
+    [chr(c) for c in range(0x00, 0x20)]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + ["\u061c", "\u200e", "\u200f", "\u2028", "\u2029"]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
+CLOSE_TEXT = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters=FORBIDDEN_IN_CLOSE_TEXT),
+    max_size=30,
+)
+
 
 def flights() -> st.SearchStrategy[Rekey]:
     sizes = {Flight.MSG1: MSG1_LEN, Flight.MSG2: MSG2_LEN}
@@ -59,7 +73,7 @@ FRAMES = st.one_of(
     st.builds(
         Close,
         st.sampled_from(list(CloseReason)),
-        st.text(max_size=30).filter(lambda t: len(t.encode()) <= MAX_CLOSE_TEXT_LEN),
+        CLOSE_TEXT.filter(lambda t: len(t.encode()) <= MAX_CLOSE_TEXT_LEN),
     ),
 )
 
@@ -215,3 +229,21 @@ def test_a_connection_needs_the_control_frames() -> None:
     config = SessionConfig(alice.creds, pair(alice, bob)[0], codec=FrameCodec([Hello, Data]))
     with pytest.raises(LocalProtocolError):
         Connection.connect(config, 0.0)
+
+
+@pytest.mark.parametrize("char", FORBIDDEN_IN_CLOSE_TEXT, ids=lambda c: f"U+{ord(c):04X}")
+def test_close_text_cannot_carry_a_control_or_bidi_character(char: str) -> None:
+    """CLOSE text ends up in the peer's log: a newline would forge a line, an escape sequence
+    or a bidi override would disguise one. Refused when sent and when received."""
+    text = f"bye{char}2026-11-25T10:00:00.000Z info line up peer=moscow"
+    with pytest.raises(LocalProtocolError):
+        SESSION_FRAMES.encode(Close(CloseReason.NORMAL, text))
+    raw = text.encode("utf-8")[:MAX_CLOSE_TEXT_LEN]
+    with pytest.raises(FrameError, match="control or bidirectional"):
+        SESSION_FRAMES.decode(b"\x01\x07\x00" + bytes([len(raw)]) + raw)
+
+
+@pytest.mark.parametrize("text", ["été à Genève", "Москва", "東京", "\u200d", "tab-free"])
+def test_close_text_may_be_any_other_text(text: str) -> None:
+    frame = Close(CloseReason.GOING_AWAY, text)
+    assert SESSION_FRAMES.decode(SESSION_FRAMES.encode(frame)) == frame

@@ -9,7 +9,7 @@ from hotline.constants import (
     REKEY_TIMEOUT,
     RESPONDER_REKEY_AFTER_TIME,
 )
-from hotline.handshake import Role, preferred_initiator
+from hotline.handshake import KatHooks, Role, preferred_initiator
 from hotline.noise import LocalProtocolError, RemoteProtocolError
 from hotline.session import (
     CloseReason,
@@ -26,7 +26,7 @@ from hotline.session import (
 )
 from hotline.session import _rekey as rekey_module
 
-from ..handshake.stations import Station, make_station
+from ..handshake.stations import CountingKem, Station, count_c_calls, make_station
 from .link import End, Traffic, World, established
 
 ALICE, BOB = make_station(1), make_station(2)
@@ -90,7 +90,7 @@ def test_rekey_after_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rekey_module, "REKEY_AFTER_MESSAGES", 10)
     world = established(ALICE, BOB)
     for i in range(10):
-        world.a.connection.send_data(bytes([i]))
+        world.a.connection.send_data(bytes([i]), world.clock.now)
     world.link.collect(world.clock.now)
     world.run_for(1.0)
     assert len(rekeys(world.a)) == 1
@@ -131,7 +131,7 @@ def test_crossing_dials_settle_by_the_lower_static_key() -> None:
     bob_keeps = preferred_initiator(BOB.keys.static, ALICE.keys.static)
     assert alice_keeps == bob_keeps == LOW.keys.static
     kept, dropped = dialled_by[alice_keeps], dialled_by[HIGH.keys.static]
-    dropped.a.connection.close(CloseReason.REPLACED)
+    dropped.a.connection.close(CloseReason.REPLACED, now=dropped.clock.now)
     dropped.link.collect(dropped.clock.now)
     dropped.run_for(1.0)
     assert dropped.b.of_type(ConnectionTerminated)[0].reason is CloseReason.REPLACED
@@ -186,7 +186,7 @@ def test_a_replayed_rekey_msg1_is_an_error() -> None:
     stamp = world.a.of_type(TimestampSent)[-1].timestamp
     assert world.b.of_type(TimestampAccepted)[-1].timestamp == stamp
     # Alice's side "forgets" and re-sends an old msg1 timestamp: Bob refuses it.
-    world.a.connection._handshakes.last_sent = stamp - 10**6
+    world.a.connection._handshakes.timestamps.last_sent = stamp - 10**6
     world.a.connection._rekeyer._start(world.clock.now - 10**4)  # type: ignore[union-attr]
     world.link.collect(world.clock.now)
     world.run_for(1.0)
@@ -196,7 +196,7 @@ def test_a_replayed_rekey_msg1_is_an_error() -> None:
 
 def test_a_closed_link_rekeys_no_more() -> None:
     world = established(ALICE, BOB)
-    world.a.connection.close()
+    world.a.connection.close(now=world.clock.now)
     world.link.collect(world.clock.now)
     world.run_for(REKEY_AFTER_TIME * 2)
     assert not rekeys(world.a) and not rekeys(world.b)
@@ -252,3 +252,37 @@ def test_shortened_timing_rekeys_on_its_own_schedule() -> None:
 def test_scaled_timing_is_bounded(rekey_after: float) -> None:
     with pytest.raises(LocalProtocolError):
         SessionTiming.scaled(rekey_after)
+
+
+def test_a_rekey_msg1_under_another_id_costs_no_encapsulation() -> None:
+    """The REKEY id is checked right after msg1 decrypts, before the responder encapsulates
+    and before it commits (and reports) the timestamp as accepted."""
+    world = established(ALICE, BOB)
+    _, msg1 = world.a.connection._handshakes.initiate(world.clock.now)
+    stamp = world.a.connection._handshakes.timestamps.last_sent
+    world.a.connection._send_frame(Rekey(Flight.MSG1, stamp + 1, msg1))
+    wire = world.a.connection.data_to_send()
+    world.b.drain()
+    bob = world.b.connection
+    with count_c_calls("encapsulate") as calls, pytest.raises(RemoteProtocolError, match="id"):
+        bob.receive_data(wire, world.clock.now)
+    assert calls["encapsulate"] == 0
+    assert bob.state is ConnectionState.ERROR
+    world.b.drain()
+    assert len(world.b.of_type(TimestampAccepted)) == 1  # the first handshake's only
+
+
+def test_test_hooks_apply_to_the_first_handshake_only() -> None:
+    """A fixed KAT input reused by every rekey would repeat across sessions: the hooks are
+    handed to the first handshake and dropped (a counting KEM shows which handshakes used them)."""
+    alice_kem, bob_kem = CountingKem(), CountingKem()
+    world = established(
+        ALICE,
+        BOB,
+        initiator_config={"hooks": KatHooks(kem=alice_kem)},
+        responder_config={"hooks": KatHooks(kem=bob_kem)},
+    )
+    world.run_for(2 * REKEY_AFTER_TIME + 1)
+    assert len(rekeys(world.a)) == len(rekeys(world.b)) == 2
+    assert alice_kem.calls == {"generate": 1, "decapsulate": 1}
+    assert bob_kem.calls == {"encapsulate": 1}

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from hotline.cli._options import WEAK_KDF_WARNING
 from hotline.errors import ExitCode
 from hotline.line import LineTiming
 from hotline.station import ConfigError, StationConfig
@@ -80,11 +81,13 @@ def test_serve_on_a_busy_port_and_twice_on_one_home(world: World) -> None:
         busy.listen()
         result = hotline("--home", station.home, "serve", check=False)
     assert result.returncode == ExitCode.LISTEN_FAILED
-    # (The line before it warns that the test key file is weak: that is init's test profile.)
-    assert result.stderr.splitlines()[-1] == (
+    # serve unlocks through the CLI's one unlock helper: the test key file is weak (init's test
+    # profile), so it warns first, as every other command does.
+    assert result.stderr.splitlines() == [
+        WEAK_KDF_WARNING,
         f"hotline: error: cannot listen on 127.0.0.1:{station.port}: Address already in use"
-        " (another station or program uses it, or the host is not local)"
-    )
+        " (another station or program uses it, or the host is not local)",
+    ]
     station.configure("[testing]\nrekey_after_s = 1.0\n")
     station.serve()
     wait_until(lambda: station.api_status() is not None, 5.0, "serving")

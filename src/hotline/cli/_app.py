@@ -17,6 +17,7 @@ from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import check_crypto_support
 
 from ._daemon import serve, status
+from ._messages import inbox, outbox, send
 from ._options import Home, RootOptions
 from ._pairing import pair, peers, unpair
 from ._station import card, fingerprint, init
@@ -45,7 +46,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _command in (init, card, fingerprint, pair, peers, unpair, serve, status):
+for _command in (init, card, fingerprint, pair, peers, unpair, serve, status, send, outbox, inbox):
     app.command()(_command)
 
 

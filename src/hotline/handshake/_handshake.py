@@ -13,8 +13,9 @@ Rules, each checked before the step it guards (as h11's ``_state.py`` states its
    and is never reused.
 3. The responder checks, in this order and before the next costs anything: the exact length of
    msg1 and its mac1 (hashes only), then the two DHs that decrypt msg1, then the timestamp
-   against the last one accepted from this peer and against its own clock. Only then does it
-   encapsulate (its one ML-KEM operation) and write msg2.
+   (against the handshake id a rekey announced it with, if any; against the last one accepted
+   from this peer; against its own clock). Only then does it encapsulate (its one ML-KEM
+   operation) and write msg2.
 4. The responder signs its proof only after the initiator's proof verified, so an initiator
    that cannot prove its pinned identity never costs an ML-DSA signature.
 5. Nothing is handed out (an :class:`Established` session) before both proofs verified (the
@@ -328,35 +329,40 @@ class Responder(_Side):
         super().__init__(local, peer, Stage.AWAIT_MSG1, hooks)
         self._last_accepted = require_timestamp(last_accepted, "last_accepted")
 
-    def receive_msg1(self, message: bytes, now: float | None = None) -> bytes:
+    def receive_msg1(
+        self, message: bytes, now: float, *, expected_timestamp: int | None = None
+    ) -> bytes:
         """Check and read msg1, then write msg2.
 
         Args:
             message: msg1 as received (Noise message and mac1).
             now: the wall clock, seconds since the Unix epoch: the msg1 timestamp must be
-                within ``MSG1_MAX_AGE`` behind and ``MSG1_MAX_FUTURE`` ahead of it. Pass it
-                always; ``None`` skips that bound and is accepted only until the session
-                layer passes its clock (then the parameter becomes required).
+                within ``MSG1_MAX_AGE`` behind and ``MSG1_MAX_FUTURE`` ahead of it.
+            expected_timestamp: the timestamp this msg1 must carry, when the caller already
+                knows it (a REKEY frame names its handshake by the msg1 timestamp,
+                docs/protocol.md §3.3): checked before any KEM work, like the replay check.
 
         Returns:
             msg2, to send. ``timestamp`` now holds the value to persist as last accepted.
 
         Raises:
             UnknownPeerError: wrong size or not this peer's mac1 (before any DH).
+            RemoteProtocolError: msg1 fails to decrypt or is malformed, or its timestamp is not
+                ``expected_timestamp`` (before any KEM).
             ReplayError: the timestamp is not newer than the last accepted (before any KEM).
             StaleTimestampError: the timestamp is too far from ``now`` (before any KEM).
-            RemoteProtocolError: msg1 fails to decrypt or is malformed.
             LocalProtocolError: wrong stage, or ``now`` is not finite and non-negative.
         """
         self._expect(Stage.AWAIT_MSG1)
         try:
-            local_ms = None if now is None else now_ms(now)
+            local_ms = now_ms(now)
             noise_msg1 = self.peer.open_msg1(message)
             noise = self._new_noise()
             timestamp = decode_timestamp(noise.read_message(noise_msg1))
+            if expected_timestamp is not None and timestamp != expected_timestamp:
+                raise RemoteProtocolError("msg1 timestamp does not match its handshake id")
             check_timestamp(timestamp, self._last_accepted)
-            if local_ms is not None:
-                check_fresh(timestamp, local_ms)
+            check_fresh(timestamp, local_ms)
             reply = noise.write_message(b"")
             self._finish_noise(noise)
         except Exception:

@@ -20,22 +20,25 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from hotline.constants import LABEL_CARD, LABEL_LINE_ID
+from hotline.constants import (
+    ED25519_SIGNATURE_LEN,
+    LABEL_CARD,
+    LABEL_LINE_ID,
+    MLDSA87_SIGNATURE_LEN,
+    X25519_KEY_LEN,
+)
 
 from ._armour import armour, dearmour
 from ._codec import Reader, encode_uint, encode_vec
 from ._constants import (
     CARD_VERSION,
     ED25519_PUBLIC_LEN,
-    ED25519_SIGNATURE_LEN,
     MAX_ADDRESS_LEN,
     MAX_ADDRESSES,
     MAX_CARD_LEN,
     MAX_KEY_FIELD_LEN,
     MAX_NAME_LEN,
     MLDSA87_PUBLIC_LEN,
-    MLDSA87_SIGNATURE_LEN,
-    X25519_PUBLIC_LEN,
 )
 from ._errors import CardFormatError, CardPostQuantumError, CardSignatureError, CardVersionError
 from ._fingerprint import Fingerprint, encode_identity
@@ -166,7 +169,7 @@ class Card:
         reader = Reader(data, CardFormatError, "card")
         reader.pull_uint(1)
         name = _ascii(reader, reader.pull_vec(1, MAX_NAME_LEN, "name"), "name")
-        x25519 = _key(reader, "X25519 key", X25519_PUBLIC_LEN)
+        x25519 = _key(reader, "X25519 key", X25519_KEY_LEN)
         ed25519 = _key(reader, "Ed25519 key", ED25519_PUBLIC_LEN)
         mldsa87 = _key(reader, "ML-DSA-87 key", MLDSA87_PUBLIC_LEN, post_quantum=True)
         count = reader.pull_uint(1)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Final
 
-# --- Public key and signature sizes (fixed by the algorithms) ---------------------------------
-X25519_PUBLIC_LEN: Final = 32
+from hotline.constants import ED25519_SIGNATURE_LEN, MLDSA87_SIGNATURE_LEN, X25519_KEY_LEN
+
+# --- Public key sizes (fixed by the algorithms) -----------------------------------------------
+# The X25519 key and the two signature lengths are protocol-wide (hotline.constants); these are
+# the signing keys' public halves, which only a card carries.
 ED25519_PUBLIC_LEN: Final = 32
 MLDSA87_PUBLIC_LEN: Final = 2592  # FIPS 204, table 2
-ED25519_SIGNATURE_LEN: Final = 64
-MLDSA87_SIGNATURE_LEN: Final = 4627  # FIPS 204, table 2
 #: Every private key is stored as 32 bytes: X25519 and Ed25519 raw scalars/seeds, and the
 #: ML-DSA-87 key-generation seed ``xi`` (FIPS 204 §6.1), from which the full key is re-derived.
 PRIVATE_KEY_LEN: Final = 32
@@ -35,7 +36,7 @@ MAX_KEY_FIELD_LEN: Final = 0xFFFF
 MAX_CARD_LEN: Final = (
     1
     + (1 + MAX_NAME_LEN)
-    + (2 + X25519_PUBLIC_LEN)
+    + (2 + X25519_KEY_LEN)
     + (2 + ED25519_PUBLIC_LEN)
     + (2 + MLDSA87_PUBLIC_LEN)
     + 1

@@ -1,27 +1,23 @@
 """A station's three long-term key pairs, and the dual signature every Hotline statement carries.
 
 X25519 is the station's Noise static key; Ed25519 and ML-DSA-87 sign together, so a signature
-holds as long as *either* algorithm is unbroken (classical today, post-quantum tomorrow). Every
-signature is made under a label from :mod:`hotline.constants`: Ed25519 signs ``label ||
-message``, ML-DSA-87 signs ``message`` with ``label`` as its FIPS 204 context string, and a
-verifier accepts only when both verify.
+holds as long as *either* algorithm is unbroken (classical today, post-quantum tomorrow). The
+construction is :mod:`hotline.signatures`, the one every Hotline signature uses (cards,
+handshake proofs, the record): here it is only applied to the raw key bytes a card holds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA87PrivateKey, MLDSA87PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA87PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from ._constants import (
-    ED25519_PUBLIC_LEN,
-    MLDSA87_PUBLIC_LEN,
-    PRIVATE_KEY_LEN,
-    X25519_PUBLIC_LEN,
-)
+from hotline import signatures
+from hotline.constants import X25519_KEY_LEN
+
+from ._constants import ED25519_PUBLIC_LEN, MLDSA87_PUBLIC_LEN, PRIVATE_KEY_LEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +36,7 @@ class PublicKeys:
 
     def __post_init__(self) -> None:
         for name, value, size in (
-            ("X25519", self.x25519, X25519_PUBLIC_LEN),
+            ("X25519", self.x25519, X25519_KEY_LEN),
             ("Ed25519", self.ed25519, ED25519_PUBLIC_LEN),
             ("ML-DSA-87", self.mldsa87, MLDSA87_PUBLIC_LEN),
         ):
@@ -63,11 +59,10 @@ class PublicKeys:
             True only if both verify; a malformed key or signature counts as not verifying.
         """
         try:
-            Ed25519PublicKey.from_public_bytes(self.ed25519).verify(ed25519_sig, label + message)
-            MLDSA87PublicKey.from_public_bytes(self.mldsa87).verify(mldsa87_sig, message, label)
-        except (InvalidSignature, ValueError):
+            keys = signatures.VerifyKeys.from_public_bytes(self.ed25519, self.mldsa87)
+            return keys.verify(label, message, signatures.HybridSignature(ed25519_sig, mldsa87_sig))
+        except ValueError:  # a key that does not load, a signature of the wrong size
             return False
-        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,4 +133,5 @@ class StationKeys:
             ``(ed25519_signature, mldsa87_signature)``: Ed25519 over ``label || message``,
             ML-DSA-87 (hedged) over ``message`` with context ``label``.
         """
-        return self.ed25519.sign(label + message), self.mldsa87.sign(message, label)
+        signature = signatures.sign(self.ed25519, self.mldsa87, label, message)
+        return signature.ed25519, signature.mldsa87

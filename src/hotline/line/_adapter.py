@@ -35,14 +35,17 @@ import typing
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from hotline.noise import NoiseError
+from hotline.handshake import ProofError, ReplayError, StaleTimestampError, UnknownPeerError
+from hotline.noise import DecryptError, NoiseError
 from hotline.session import (
     CloseReason,
     Connection,
     ConnectionState,
     ConnectionTerminated,
     Event,
+    FrameError,
     Hello,
+    Msg1FloodError,
     PongReceived,
     SessionEstablished,
 )
@@ -52,6 +55,19 @@ from ._timing import LineTiming
 
 #: Linux's ``TCP_USER_TIMEOUT`` (RFC 5482); other systems lack it and rely on the heartbeats.
 _TCP_USER_TIMEOUT: Final = getattr(socket, "TCP_USER_TIMEOUT", None)
+
+#: The fixed phrase logged for each kind of protocol failure (first match wins). A stale msg1 is
+#: ``clock``: it passed mac1 and decrypted, so a paired peer made it and the two clocks (or the
+#: network's delay) are minutes apart; the clock alarm of a later issue keys on this reason.
+_REASONS: Final[tuple[tuple[type[NoiseError], str], ...]] = (
+    (ReplayError, "replayed msg1"),
+    (StaleTimestampError, "clock"),
+    (Msg1FloodError, "msg1 flood"),
+    (UnknownPeerError, "not the expected peer's mac1"),
+    (ProofError, "identity proof failed"),
+    (DecryptError, "decryption failed"),
+    (FrameError, "malformed frame"),
+)
 
 
 class SessionOwner(Protocol):
@@ -70,6 +86,7 @@ class SessionProtocol(asyncio.Protocol):
     Attributes:
         outbound: we dialled this stream (we are its first handshake's initiator).
         path: the remote end, ``host:port``.
+        error: the protocol error that ended the stream, if one did.
         established_at: wall clock when the first session came up, or ``None``.
         keys_at: wall clock when the keys in use were established (the last rekey).
         rekeys: rekeys completed on this stream.
@@ -103,6 +120,7 @@ class SessionProtocol(asyncio.Protocol):
         self._on_authenticated = on_authenticated
         self.outbound = outbound
         self.path = "?"
+        self.error: NoiseError | None = None
         self.established_at: float | None = None
         self.keys_at: float | None = None
         self.rekeys = 0
@@ -162,8 +180,7 @@ class SessionProtocol(asyncio.Protocol):
         try:
             self._connection.receive_data(data, time.time())
         except NoiseError as exc:
-            self._pump_events()  # events queued before the error (e.g. a timestamp) still count
-            self._end(_describe(exc), abort=True)
+            self._failed(exc)
             return
         self._last_heard = self._loop.time()
         self._pump()
@@ -196,7 +213,7 @@ class SessionProtocol(asyncio.Protocol):
             LocalProtocolError: the session is not established (or ended).
         """
         try:
-            self._connection.send_data(payload)
+            self._connection.send_data(payload, time.time())
         finally:
             self._pump()  # a refused send leaves the connection in ERROR: drop the stream
 
@@ -209,7 +226,7 @@ class SessionProtocol(asyncio.Protocol):
         if self._ended:
             return
         if self._connection.state in (ConnectionState.HANDSHAKE, ConnectionState.ESTABLISHED):
-            self._connection.close(reason, text)
+            self._connection.close(reason, text, now=time.time())
         # Write the CLOSE now, even from inside an event callback (when _pump is busy).
         data = self._connection.data_to_send()
         if data and self._transport is not None and not self._transport.is_closing():
@@ -268,7 +285,7 @@ class SessionProtocol(asyncio.Protocol):
                 if not self.settled.done():
                     self.settled.set_result(True)
                 if self._connection.state is ConnectionState.ESTABLISHED:
-                    self._connection.send_frame(Hello())
+                    self._connection.send_frame(Hello(), now)
         elif isinstance(event, PongReceived) and event.rtt is not None:
             self.rtt = event.rtt
         elif isinstance(event, ConnectionTerminated):
@@ -303,21 +320,31 @@ class SessionProtocol(asyncio.Protocol):
         now = self._loop.time()
         wall_now = time.time()
         wall_deadline = self._connection.get_timer()
-        if wall_deadline is not None and wall_now >= wall_deadline:
-            self._connection.handle_timer(wall_now)
-        if self.established_at is None:
-            if now >= self._deadline:
-                self._end("handshake deadline passed", abort=True)
+        try:
+            if wall_deadline is not None and wall_now >= wall_deadline:
+                self._connection.handle_timer(wall_now)
+            if self.established_at is None:
+                if now >= self._deadline:
+                    self._end("handshake deadline passed", abort=True)
+                    return
+            elif now >= self._last_heard + self._timing.ping_timeout:
+                self._end(f"silent for {self._timing.ping_timeout:g} s", abort=True)
                 return
-        elif now >= self._last_heard + self._timing.ping_timeout:
-            self._end(f"silent for {self._timing.ping_timeout:g} s", abort=True)
+            elif now >= self._next_ping and self._connection.state is ConnectionState.ESTABLISHED:
+                self._connection.send_ping(wall_now)
+                self._next_ping = now + self._timing.ping_interval
+        except NoiseError as exc:
+            self._failed(exc)
             return
-        elif now >= self._next_ping and self._connection.state is ConnectionState.ESTABLISHED:
-            self._connection.send_ping(wall_now)
-            self._next_ping = now + self._timing.ping_interval
         self._pump()
 
     # --- Ending --------------------------------------------------------------------------------
+
+    def _failed(self, exc: NoiseError) -> None:
+        """The connection raised (it is in ``ERROR``): report its last events, drop the stream."""
+        self.error = exc
+        self._pump_events()  # events queued before the error (e.g. a timestamp) still count
+        self._end(_describe(exc), abort=True)
 
     def _authenticated(self) -> None:
         callback, self._on_authenticated = self._on_authenticated, None
@@ -348,12 +375,7 @@ class SessionProtocol(asyncio.Protocol):
 
 def _describe(exc: NoiseError) -> str:
     """A short, fixed-vocabulary reason for a protocol failure (for logs, never for the peer)."""
-    name = type(exc).__name__
-    phrases = {
-        "ReplayError": "replayed msg1",
-        "UnknownPeerError": "not the expected peer's mac1",
-        "ProofError": "identity proof failed",
-        "DecryptError": "decryption failed",
-        "FrameError": "malformed frame",
-    }
-    return phrases.get(name, f"protocol error ({name})")
+    for kind, phrase in _REASONS:
+        if isinstance(exc, kind):
+            return phrase
+    return f"protocol error ({type(exc).__name__})"

@@ -14,10 +14,12 @@ Rules:
    stations keep the one dialled by the lower static key (``preferred_initiator``) and close
    the other; they agree without talking. Otherwise the newer session wins: the peer evidently
    lost the older one (it restarted, or its path changed).
-3. Timestamps: every ``TimestampSent``/``TimestampAccepted`` is written to the ledger before
-   the connection's bytes leave (the adapter drains events before it transmits), and the line
-   seeds every new connection with the highest values seen, so a restart or a second stream
-   never reuses or re-accepts a msg1 timestamp.
+3. Timestamps: every connection of the line shares the peer's one
+   :class:`~hotline.session.PeerTimestamps` record (by reference), which the connections check
+   and update within one synchronous call, so two streams never hand out one timestamp or
+   accept one msg1 twice (nor pay two encapsulations for it). Every ``TimestampSent`` /
+   ``TimestampAccepted`` is written to the ledger before the connection's bytes leave (the
+   adapter drains events before it transmits), so a restart never reuses or re-accepts one.
 4. The line dials only while it has no session, one address at a time, with backoff
    (:mod:`._dialer`); a session coming up resets the backoff.
 """
@@ -25,16 +27,22 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from hotline.constants import HANDSHAKE_DEADLINE
-from hotline.handshake import LocalCredentials, PairedPeer, preferred_initiator
+from hotline.handshake import (
+    LocalCredentials,
+    PairedPeer,
+    StaleTimestampError,
+    preferred_initiator,
+)
 from hotline.logfmt import log_event
 from hotline.session import (
     CloseReason,
@@ -43,6 +51,7 @@ from hotline.session import (
     Frame,
     FrameReceived,
     Hello,
+    PeerTimestamps,
     SessionConfig,
     SessionEstablished,
     SessionTiming,
@@ -96,16 +105,15 @@ class LinePeer:
         name: the peer's station name (from its pinned card).
         paired: its keys and mac1 keys, as the handshake needs them.
         addresses: where to dial it, ``host:port``, in order (its card's, or an override).
-        last_sent: the last msg1 timestamp sent to it, from the store.
-        last_accepted: the last msg1 timestamp accepted from it, from the store.
+        timestamps: its msg1 timestamps, seeded from the store, shared by every connection
+            to it (the daemon makes one per peer).
         last_handshake: when the last handshake completed (epoch seconds), or ``None``.
     """
 
     name: str
     paired: PairedPeer
     addresses: tuple[str, ...]
-    last_sent: int = 0
-    last_accepted: int = 0
+    timestamps: PeerTimestamps = field(default_factory=PeerTimestamps)
     last_handshake: float | None = None
 
 
@@ -172,8 +180,6 @@ class Line:
         self._backoff = Backoff(timing.dial_backoff_max, rng=rng or random.Random())  # noqa: S311
         self._dial_failures = RateLimiter(timing.refusal_log_interval)
         self._loop = asyncio.get_running_loop()
-        self._last_sent = peer.last_sent
-        self._last_accepted = peer.last_accepted
         self._last_handshake = peer.last_handshake
         self._state = LineState.CONNECTING
         self._session: SessionProtocol | None = None
@@ -218,13 +224,8 @@ class Line:
 
     def set_addresses(self, addresses: tuple[str, ...]) -> None:
         """Dial these addresses from the next attempt on (the peer's card was refreshed)."""
-        self._peer = LinePeer(
-            self._peer.name,
-            self._peer.paired,
-            addresses,
-            self._last_sent,
-            self._last_accepted,
-            self._last_handshake,
+        self._peer = dataclasses.replace(
+            self._peer, addresses=addresses, last_handshake=self._last_handshake
         )
 
     async def stop(self, text: str = "station shutting down") -> None:
@@ -351,10 +352,8 @@ class Line:
         """Act on one event of one of our streams (see rules 1-3)."""
         static = self._peer.paired.keys.static
         if isinstance(event, TimestampSent):
-            self._last_sent = max(self._last_sent, event.timestamp)
             self._ledger.record_sent(static, event.timestamp)
         elif isinstance(event, TimestampAccepted):
-            self._last_accepted = max(self._last_accepted, event.timestamp)
             self._ledger.record_accepted(static, event.timestamp)
         elif isinstance(event, SessionEstablished):
             self._handshake_completed(event)
@@ -396,7 +395,11 @@ class Line:
             )
         elif session.established_at is None and not session.outbound:
             source = session.path.rpartition(":")[0].strip("[]")
-            self._refusals.refuse(source, reason, peer=self._peer.name)
+            fields: dict[str, object] = {"peer": self._peer.name}
+            error = session.error
+            if isinstance(error, StaleTimestampError):  # how far apart: for the clock alarm
+                fields["offset_s"] = (error.timestamp - error.local_ms) / 1000
+            self._refusals.refuse(source, reason, **fields)
 
     # --- Internals -----------------------------------------------------------------------------
 
@@ -404,8 +407,7 @@ class Line:
         return SessionConfig(
             self._local,
             self._peer.paired,
-            last_sent_timestamp=self._last_sent,
-            last_accepted_timestamp=self._last_accepted,
+            timestamps=self._peer.timestamps,
             timing=self._session_timing,
         )
 

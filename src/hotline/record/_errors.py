@@ -14,19 +14,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hotline.errors import HotlineError
+from hotline.errors import ExitCode, HotlineError
 
 from ._codes import NackReason
-
-#: Exit status of a record that fails to decode or verify. hotline.errors.ExitCode should list
-#: it as RECORD_INVALID (50); it is here until that shared table gains the entry.
-RECORD_INVALID_EXIT: int = 50
 
 
 class RecordError(HotlineError):
     """Base class of every error raised by :mod:`hotline.record`."""
 
-    exit_code = RECORD_INVALID_EXIT
+    exit_code = ExitCode.RECORD_INVALID
 
 
 class RejectionError(RecordError):

@@ -13,6 +13,7 @@ from ._acceptor import Rejected as Rejected
 from ._connection import Connection as Connection
 from ._connection import ConnectionState as ConnectionState
 from ._errors import FrameError as FrameError
+from ._errors import Msg1FloodError as Msg1FloodError
 from ._events import ConnectionTerminated as ConnectionTerminated
 from ._events import Event as Event
 from ._events import FrameReceived as FrameReceived
@@ -34,6 +35,7 @@ from ._frames import Pong as Pong
 from ._frames import Rekey as Rekey
 from ._frames import Switch as Switch
 from ._handshakes import SessionConfig as SessionConfig
+from ._timestamps import PeerTimestamps as PeerTimestamps
 from ._timing import MIN_REKEY_AFTER as MIN_REKEY_AFTER
 from ._timing import SessionTiming as SessionTiming
 from ._wire import with_length as with_length

@@ -10,13 +10,17 @@ against that one peer.
 
 Splitting first contact from the connection keeps the connection simple (one known peer from
 its first byte) and keeps the per-peer store lookup in the caller, where the store lives.
+
+The acceptor keeps no time: a client that sends one byte and stalls would hold it forever. The
+I/O layer owns that deadline: its listener resets a stream that is not established
+``HANDSHAKE_DEADLINE`` after accept, first contact included (docs/line.md §2).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.constants import MSG1_LEN
+from hotline.constants import LENGTH_PREFIX_LEN, MSG1_LEN
 from hotline.handshake import PairedPeer, PeerTable
 from hotline.noise import RemoteProtocolError
 
@@ -70,7 +74,9 @@ class Acceptor:
             ``None`` until the first message is complete, then the verdict. Call no more after
             a verdict.
         """
-        self._buffer.feed(data)
+        needed = LENGTH_PREFIX_LEN + MSG1_LEN - len(self._buffer)
+        self._buffer.feed(data[:needed])  # never more than one msg1 and its prefix
+        rest = data[needed:]
         try:
             message = self._buffer.next_message(MSG1_LEN, MSG1_LEN)
         except RemoteProtocolError:
@@ -78,7 +84,6 @@ class Acceptor:
             return Rejected("first message has the wrong length")
         if message is None:
             return None
-        rest = self._buffer.take()
         peer = self._table.identify(message)
         if peer is None:
             return Rejected("no paired peer's mac1")

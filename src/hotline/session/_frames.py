@@ -15,6 +15,7 @@ Parsing uses a cursor (``_Reader``) that checks each length before it reads, as 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Final, Self, TypeVar
@@ -43,6 +44,15 @@ from hotline.noise import LocalProtocolError
 from ._errors import FrameError
 
 _U64_MAX: Final = 2**64 - 1
+
+#: Characters CLOSE text may not hold. The text ends up in the operator's log, so nothing in it
+#: may end a line or rewrite how one looks: the C0 controls (newline, carriage return, escape),
+#: DEL and the C1 controls (NEL, CSI), the Unicode line and paragraph separators, and the
+#: bidirectional controls that can make a log line read differently from its bytes (LRE, RLE,
+#: PDF, LRO, RLO; LRI, RLI, FSI, PDI; LRM, RLM; the Arabic letter mark).
+CLOSE_TEXT_FORBIDDEN: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 _Code = TypeVar("_Code", bound=enum.IntEnum)
 
@@ -297,7 +307,8 @@ class Close(Frame):
 
     Attributes:
         reason: why.
-        text: one short line for the peer's log (at most ``MAX_CLOSE_TEXT_LEN`` UTF-8 bytes).
+        text: one short line for the peer's log (at most ``MAX_CLOSE_TEXT_LEN`` UTF-8 bytes,
+            none of them in ``CLOSE_TEXT_FORBIDDEN``: it cannot forge or disguise a log line).
     """
 
     TYPE: ClassVar[int] = FRAME_CLOSE
@@ -311,6 +322,8 @@ class Close(Frame):
         text = self.text.encode("utf-8")
         if len(text) > MAX_CLOSE_TEXT_LEN:
             raise LocalProtocolError(f"close text exceeds {MAX_CLOSE_TEXT_LEN} UTF-8 bytes")
+        if CLOSE_TEXT_FORBIDDEN.search(self.text):
+            raise LocalProtocolError("close text holds a control or bidirectional character")
         return bytes([self.reason, len(text)]) + text
 
     @classmethod
@@ -326,6 +339,8 @@ class Close(Frame):
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise FrameError("close text is not UTF-8") from None
+        if CLOSE_TEXT_FORBIDDEN.search(text):
+            raise FrameError("close text holds a control or bidirectional character")
         return cls(reason, text)
 
 

@@ -18,7 +18,8 @@ Rules:
 
 1. Only one next handshake at a time (``pending``, then ``next`` until both directions switched).
 2. Who starts: the side that initiated the current session, ``REKEY_AFTER_TIME`` after it was
-   established (or once ``REKEY_AFTER_MESSAGES`` were sent); the other side at
+   established, and either side once it sent ``REKEY_AFTER_MESSAGES`` under the current keys
+   (checked after every send, not only when a timer fires); the other side at
    ``RESPONDER_REKEY_AFTER_TIME``, as a fallback. An attempt not finished after
    ``REKEY_TIMEOUT`` is started again with a fresh msg1; flights of the abandoned attempt (an
    older ``id``) are then ignored.
@@ -27,7 +28,9 @@ Rules:
 4. A new session is used only after both proofs verified. The responder switches its sending
    keys only after the initiator's SWITCH, so an initiator that abandoned the attempt (rule 2)
    never sees a SWITCH it cannot follow.
-5. A SWITCH that does not name the completed next handshake is a protocol error.
+5. A SWITCH that does not name the completed next handshake is a protocol error, and so is a
+   REKEY msg1 whose timestamp is not the ``id`` of its frame (checked right after decrypting
+   msg1, before the responder's KEM work).
 """
 
 from __future__ import annotations
@@ -155,8 +158,8 @@ class Rekeyer:
     def handle_timer(self, now: float) -> None:
         """Start a rekey when due (by time or by messages sent), or restart one that timed out.
 
-        The message count is checked here rather than on every send, so that sending needs no
-        ``now``: :meth:`rekey_deadline` reports an overdue deadline and the caller's timer fires.
+        The connection calls this from its timer and after everything it sends, so a rekey by
+        message count starts at the send that reaches ``REKEY_AFTER_MESSAGES``.
         """
         deadline = self.rekey_deadline()
         if deadline is not None and now >= deadline:
@@ -177,7 +180,7 @@ class Rekeyer:
             RemoteProtocolError: the flight is malformed, fails, or is out of turn.
         """
         if frame.flight is Flight.MSG1:
-            self._receive_msg1(frame)
+            self._receive_msg1(frame, now)
         elif frame.flight is Flight.INITIATOR_PROOF:
             self._receive_initiator_proof(frame, now)
         else:
@@ -210,7 +213,7 @@ class Rekeyer:
         self.next = None
         self._emit(SessionEstablished(new.session.handshake_hash, new.session.role, rekey=True))
 
-    def _receive_msg1(self, frame: Rekey) -> None:
+    def _receive_msg1(self, frame: Rekey, now: float) -> None:
         if self.next is not None and self.send is self.next:
             raise RemoteProtocolError("msg1 before the SWITCH of the previous rekey")
         if isinstance(self.pending, Initiator):
@@ -219,9 +222,9 @@ class Rekeyer:
             self.pending = None
         # Anything else pending was the peer's own earlier attempt, now superseded.
         self.next = None
-        responder, reply = self._handshakes.respond(frame.message)
-        if responder.timestamp != frame.handshake_id:
-            raise RemoteProtocolError("REKEY id does not match the msg1 timestamp")
+        responder, reply = self._handshakes.respond(
+            frame.message, now, handshake_id=frame.handshake_id
+        )
         self.pending = responder
         self._send_frame(Rekey(Flight.MSG2, frame.handshake_id, reply))
 

@@ -9,6 +9,7 @@ warns loudly when it does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -93,3 +94,20 @@ class SessionTiming:
 
 #: The protocol's own timers, which every real station runs.
 DEFAULT_TIMING: Final = SessionTiming()
+
+
+def check_now(now: float) -> float:
+    """Return ``now`` if it is a usable wall clock: a finite, non-negative number of seconds.
+
+    Checked at every entry point before anything else, so a broken clock (``nan``, ``inf``, a
+    string) is refused as the caller's bug before it can half-complete a step: after a decrypt
+    has advanced a nonce, say, and before the PONG that answers it.
+
+    Raises:
+        LocalProtocolError: it is not.
+    """
+    if isinstance(now, bool) or not isinstance(now, int | float):
+        raise LocalProtocolError(f"now must be seconds as a float, not {type(now).__name__}")
+    if not math.isfinite(now) or now < 0:
+        raise LocalProtocolError(f"now must be finite and non-negative, not {now!r}")
+    return now

@@ -2,12 +2,20 @@
 
     stream = ( length (2, big-endian) || noise message (length bytes) )*
 
-Denial-of-service reasoning (as h11's ``_receivebuffer.py`` gives its own): the session takes
-messages out of the buffer as soon as they are complete, so between two calls the buffer holds
-less than one message and its prefix, at most 2 + 65535 bytes, whatever the peer sends. Where
-the next message has a known size (the handshake flights are fixed-size), the prefix is checked
-the moment its two bytes arrive, so a peer cannot make an unauthenticated connection buffer
-more than the one flight it is allowed to send.
+Denial-of-service reasoning (as h11's ``_receivebuffer.py`` gives its own). Its readers take
+messages out of the buffer as soon as they are complete, and feed it in bounded slices:
+
+- a :class:`~hotline.session.Connection` feeds at most one largest message and its prefix
+  (``FEED_SLICE``, 65537 bytes) at a time, then takes out every whole message. So the buffer
+  holds at most one incomplete message with its prefix (< 65537 bytes) left from before, plus
+  one slice: under 128 KiB, whatever chunk the caller passes and whatever the peer sends.
+  Between calls it holds less than one message and its prefix;
+- an :class:`~hotline.session.Acceptor` feeds only the bytes that complete one msg1, so it never
+  holds more than 2 + 1672 bytes.
+
+Where the next message has a known size (the handshake flights are fixed-size), the prefix is
+checked the moment its two bytes arrive, so a peer cannot make an unauthenticated connection
+buffer more than the one flight it is allowed to send.
 """
 
 from __future__ import annotations
@@ -38,8 +46,8 @@ class ReceiveBuffer:
     def __len__(self) -> int:
         return len(self._data)
 
-    def feed(self, data: bytes) -> None:
-        """Append bytes from the stream."""
+    def feed(self, data: bytes | memoryview) -> None:
+        """Append bytes from the stream (the readers bound how many, see above)."""
         self._data += data
 
     def take(self) -> bytes:

@@ -8,7 +8,9 @@ It wires the pieces and owns nothing the pieces could own themselves:
    handshake timestamps from the store, and a :class:`~hotline.line.Listener` per
    ``station.listen`` address over a peer table of the same pairings;
 3. serves the local API (:func:`hotline.api.make_app`) with uvicorn in the same event loop, on
-   ``[api] listen``, and writes ``daemon.json`` so that ``hotline status`` finds it;
+   ``[api] listen``, and writes ``daemon.json`` so that ``hotline status`` finds it; the
+   operator's messages go through :class:`~hotline.station._desk.MessageDesk` to the store's
+   own thread (texts sealed with the store's subkey of the data key);
 4. re-reads ``peers.json`` when it changes (``pair``, ``unpair`` while serving): a new pairing
    gets a line, an unpaired one is closed and refused from then on;
 5. on SIGTERM or SIGINT closes every session with a CLOSE frame, stops listening, removes
@@ -36,7 +38,17 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA87PublicKey
 
-from hotline.api import DaemonInfo, LineView, StationStatus, load_or_create_token, make_app
+from hotline.api import (
+    DaemonInfo,
+    InboxView,
+    LineView,
+    OutboxView,
+    SendRequest,
+    SendResult,
+    StationStatus,
+    load_or_create_token,
+    make_app,
+)
 from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import (
     LocalCredentials,
@@ -48,9 +60,10 @@ from hotline.handshake import (
 from hotline.identity import Card, Peer, PeerRegistry, PeersFileError, line_id
 from hotline.line import Line, LinePeer, LineStatus, Listener, RefusalLog, split_address
 from hotline.logfmt import log_event
-from hotline.session import SessionTiming
-from hotline.store import Store
+from hotline.session import PeerTimestamps, SessionTiming
+from hotline.store import LABEL_STORE_KEY, Store, StoreThread
 
+from ._desk import MessageDesk
 from ._home import UnlockedStation
 from ._loop import new_event_loop
 
@@ -90,8 +103,13 @@ def serve(station: UnlockedStation) -> None:
     session_timing = station.config.session_timing()
     with _single_daemon(home):
         os.umask(0o077)  # hotline.db, its -wal and -shm, daemon.json: the operator's only
-        with Store.open(home / DB_FILE) as store, asyncio.Runner(loop_factory=new_event_loop) as r:
-            daemon = Daemon(station, store, session_timing=session_timing)
+        store_key = station.unlocked.derive_key(LABEL_STORE_KEY)
+        with (
+            Store.open(home / DB_FILE) as store,
+            StoreThread.open(home / DB_FILE, store_key) as messages,
+            asyncio.Runner(loop_factory=new_event_loop) as r,
+        ):
+            daemon = Daemon(station, store, session_timing=session_timing, messages=messages)
             r.run(daemon.run())
 
 
@@ -149,16 +167,23 @@ class Daemon:
     """One running station: lines, listeners, the API. Implements :class:`hotline.api.Control`."""
 
     def __init__(
-        self, station: UnlockedStation, store: Store, *, session_timing: SessionTiming
+        self,
+        station: UnlockedStation,
+        store: Store,
+        *,
+        session_timing: SessionTiming,
+        messages: StoreThread,
     ) -> None:
         """Args:
         station: the unlocked station.
         store: its open store.
         session_timing: the session timers (the protocol's unless ``[testing]``).
+        messages: the store's thread, for the operator's messages.
         """
         self._station = station
         self._config = station.config
         self._store = store
+        self._desk = MessageDesk(messages, self._line_ids)
         self._session_timing = session_timing
         keys = station.keys
         self._local = LocalCredentials(keys.x25519, keys.ed25519, keys.mldsa87)
@@ -176,6 +201,22 @@ class Daemon:
         """The station's lines, for ``GET /v1/status``."""
         lines = tuple(_view(line.status()) for line in self._lines.values())
         return StationStatus(self._config.name, lines)
+
+    async def send(self, request: SendRequest) -> SendResult:
+        """Queue a message durably, for ``POST /v1/messages`` (see :class:`MessageDesk`)."""
+        return await self._desk.send(request)
+
+    async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
+        """The messages not yet receipted, for ``GET /v1/outbox``."""
+        return await self._desk.outbox(peer)
+
+    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
+        """The messages received, for ``GET /v1/inbox``."""
+        return await self._desk.inbox(peer)
+
+    def _line_ids(self) -> dict[str, bytes]:
+        """The active pairings: peer name -> line id."""
+        return {line.peer.name: line.peer.paired.line_id for line in self._lines.values()}
 
     # --- Running -------------------------------------------------------------------------------
 
@@ -283,9 +324,9 @@ class Daemon:
             peer.name,
             paired,
             addresses,
-            record.last_sent,
-            record.last_accepted,
-            record.last_handshake,
+            # One record per peer, shared by all its connections (docs/line.md §3).
+            timestamps=PeerTimestamps(record.last_sent, record.last_accepted),
+            last_handshake=record.last_handshake,
         )
 
     def _apply_peers(self, registry: PeerRegistry, *, start: bool) -> list[Line]:
