@@ -30,7 +30,7 @@ CACOPHONY = Path(__file__).resolve().parents[2].parent / "shared/vectors/noise/c
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
 #: Rekey every 3 s (instead of 120 s) so that the demo shows one.
 REKEY_AFTER = 3.0
-STATIONS = (("jerusalem", 17401), ("moscow", 17402))
+STATIONS = ("jerusalem", "moscow")
 #: Generous for a loaded machine: the line is normally up in well under a second.
 TIMEOUT = 20.0
 
@@ -82,13 +82,15 @@ def _line(home: Path) -> dict[str, Any] | None:
     return lines[0] if lines else None
 
 
-def _free(port: int) -> int:
-    """``port`` if nothing listens there, else any free port (the demo must not collide)."""
+def _free() -> int:
+    """A port the kernel just chose as free on loopback.
+
+    Never a fixed port: two demos (or test runs) at once would collide. The card carries the
+    address, so the port must be known before ``serve``; the window between releasing it here
+    and the station binding it is small, and a clash fails loudly rather than silently.
+    """
     with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", 0))
         free: int = sock.getsockname()[1]
         return free
 
@@ -96,9 +98,9 @@ def _free(port: int) -> int:
 def _stations(root: Path) -> list[Path]:
     print("1. Two offices create their stations and exchange cards by courier.")
     homes = []
-    for name, port in STATIONS:
+    for name in STATIONS:
         home = root / name
-        _run("--home", home, "init", "--name", name, "--listen", f"127.0.0.1:{_free(port)}")
+        _run("--home", home, "init", "--name", name, "--listen", f"127.0.0.1:{_free()}")
         (root / f"{name}.card").write_text(_run("--home", home, "card", quiet=True))
         homes.append(home)
     print("\n2. Each operator reads the other the fingerprint by phone; each pairs by it.")

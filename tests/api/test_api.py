@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from hotline.api import (
+    LOCK_FILE,
     ApiError,
     Client,
     DaemonInfo,
@@ -123,7 +125,68 @@ def test_a_stale_daemon_file_means_not_running(tmp_path: Path, unused_port: int)
     assert not (tmp_path / "daemon.json").exists()
 
 
+def test_daemon_json_left_by_a_killed_daemon_is_not_trusted(tmp_path: Path) -> None:
+    # SIGKILL leaves daemon.json and daemon.lock, but the kernel has dropped the flock: the
+    # token must not go to whoever now holds that port.
+    load_or_create_token(tmp_path)
+    DaemonInfo(12345, "http://127.0.0.1:9", "2026-01-01T00:00:00Z").write(tmp_path)
+    fd = os.open(tmp_path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        with pytest.raises(NotRunningError, match=r"not running \(stale daemon.json\)") as caught:
+            Client.for_home(tmp_path)
+        assert caught.value.exit_code == ExitCode.NOT_RUNNING
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live daemon holds it
+        assert DaemonInfo.read(tmp_path).api == "http://127.0.0.1:9"
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize(
+    "api",
+    [
+        "http://127.0.0.1:7/",
+        "http://127.0.0.1:7@evil.example",
+        "http://127.0.0.1:123456",
+        "http://127.0.0.1.evil.example:80",
+        "https://127.0.0.1:7",
+    ],
+)
+def test_daemon_json_must_name_exactly_a_loopback_port(tmp_path: Path, api: str) -> None:
+    DaemonInfo(12345, api, "2026-01-01T00:00:00Z").write(tmp_path)
+    with pytest.raises(ApiError, match="malformed"):
+        DaemonInfo.read(tmp_path)
+
+
 def test_the_client_over_real_http(served: str) -> None:
     assert Client(served, TOKEN).status()["lines"][0]["peer"] == "moscow"
     with pytest.raises(ApiError, match="401"):
         Client(served, "cd" * 32).status()
+
+
+def test_a_token_file_others_could_read_or_plant_is_refused(tmp_path: Path) -> None:
+    token = load_or_create_token(tmp_path)
+    path = tmp_path / "api.token"
+    path.chmod(0o644)
+    with pytest.raises(ApiError, match="mode 644; it must be 0600"):
+        read_token(tmp_path)
+    with pytest.raises(ApiError, match="mode 644"):
+        load_or_create_token(tmp_path)  # an existing file is checked, never trusted
+    path.chmod(0o600)
+    assert read_token(tmp_path) == token
+    # A symlink (to a file an attacker controls, or to ours) is refused, not followed.
+    planted = tmp_path / "planted"
+    planted.write_text("0" * 64 + "\n")
+    planted.chmod(0o600)
+    path.unlink()
+    path.symlink_to(planted)
+    with pytest.raises(ApiError, match="symlink"):
+        read_token(tmp_path)
+    with pytest.raises(ApiError, match="symlink"):
+        load_or_create_token(tmp_path)
+    assert planted.read_text() == "0" * 64 + "\n"
+
+
+def test_the_token_file_is_created_whole_and_leaves_no_temporary(tmp_path: Path) -> None:
+    token = load_or_create_token(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["api.token"]
+    assert (tmp_path / "api.token").read_text() == token + "\n"

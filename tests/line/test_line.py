@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
+from dataclasses import dataclass
 
-from hotline.line import CROSSING_WINDOW, LineState
-from tests.harness import Blackhole, FaultProxy
+import pytest
+
+from hotline.line import CROSSING_WINDOW, LineState, _adapter
+from tests.harness import Bandwidth, Blackhole, FaultProxy
 
 from .nodes import FAST, both_up, start_node, stations, wait_for
 
@@ -80,3 +84,68 @@ async def test_timestamps_are_persisted_and_seed_the_next_connection() -> None:
     finally:
         await a.stop()
         await b2.stop()
+
+
+async def test_a_trickle_of_bytes_without_a_whole_message_is_silence() -> None:
+    # Bytes keep arriving (a few a second), but a whole authenticated message takes longer
+    # than the ping timeout: only authenticated messages count as hearing the peer.
+    alice, bob, to_bob, to_alice = stations()
+    b = await start_node(bob, to_alice, "alice")
+    async with FaultProxy(b.port) as proxy:
+        a = await start_node(alice, to_bob, "bob", dial=(f"127.0.0.1:{proxy.port}",))
+        try:
+            await wait_for(lambda: both_up(a, b), 5.0, "line up")
+            await proxy.set_mode("down", Bandwidth(8))
+            await wait_for(
+                lambda: a.line.state is not LineState.UP, FAST.ping_timeout + 1.5, "alice down"
+            )
+        finally:
+            await a.stop()
+            await b.stop()
+
+
+async def test_a_full_write_buffer_stops_reading_and_an_overfull_one_drops_the_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice, bob, to_bob, to_alice = stations()
+    b = await start_node(bob, to_alice, "alice")
+    a = await start_node(alice, to_bob, "bob", dial=(f"127.0.0.1:{b.port}",))
+    try:
+        await wait_for(lambda: both_up(a, b), 5.0, "line up")
+        stream = a.line.session
+        assert stream is not None and stream.transport is not None
+        # A peer that sends (PINGs) but never reads: we stop reading until it drains.
+        stream.pause_writing()
+        assert not stream.transport.is_reading()
+        stream.resume_writing()
+        assert stream.transport.is_reading()
+        # Past the cap, the stream is dropped rather than buffered without end.
+        monkeypatch.setattr(_adapter, "MAX_WRITE_BUFFER", -1)
+        stream.send_data(b"x")
+        assert await asyncio.wait_for(stream.closed, 2.0) == "write buffer overflow"
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+@dataclass(eq=False)
+class _EndedSession:
+    established_at: float
+    path: str = "127.0.0.1:9"
+    outbound: bool = True
+
+
+async def test_only_a_session_that_lived_resets_the_backoff() -> None:
+    alice, _, to_bob, _ = stations()
+    a = await start_node(alice, to_bob, "bob")
+    try:
+        backoff = a.line._backoff
+        for _ in range(3):
+            backoff.next_delay()
+        for age, attempts in ((0.0, 3), (FAST.ping_timeout + 1.0, 0)):
+            session = _EndedSession(time.time() - age)
+            a.line._session = session  # type: ignore[assignment]
+            a.line.session_ended(session, "the peer closed the stream")  # type: ignore[arg-type]
+            assert backoff.attempt == attempts
+    finally:
+        await a.stop()

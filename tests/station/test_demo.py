@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,19 @@ def test_the_demo_brings_a_line_up_rekeys_and_stops_cleanly(
     assert "TESTING TIMERS IN FORCE" in out  # the shortened rekey is said out loud
     took = float(re.findall(r"a clean stop in (\d+\.\d+) s", out)[0])
     assert took < 30
-    assert any(line.endswith(" passed, 0 failed, 368 skipped") for line in out.splitlines())
+    if demo.CACOPHONY.is_file():
+        assert any(
+            re.fullmatch(r"\d+ passed, 0 failed, \d+ skipped", line) for line in out.splitlines()
+        )
+    else:
+        assert "not found" in out
+
+
+def test_the_demo_asks_the_kernel_for_a_free_port() -> None:
+    port = demo._free()
+    assert 1024 <= port <= 65535
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # released, so the station can take it
 
 
 def test_the_demo_explains_missing_vectors(

@@ -17,6 +17,7 @@ from ._errors import RequestTooLargeError as RequestTooLargeError
 from ._errors import StoreUnavailableError as StoreUnavailableError
 from ._errors import UnsupportedMediaTypeError as UnsupportedMediaTypeError
 from ._files import DAEMON_FILE as DAEMON_FILE
+from ._files import LOCK_FILE as LOCK_FILE
 from ._files import TOKEN_FILE as TOKEN_FILE
 from ._files import DaemonInfo as DaemonInfo
 from ._files import load_or_create_token as load_or_create_token

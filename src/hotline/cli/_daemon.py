@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hotline.api import Client
 from hotline.logfmt import configure_logging
@@ -39,8 +40,12 @@ def serve(
     serve_station(station)
 
 
-def _cell(value: Any, unit: str = "") -> str:
-    return "-" if value is None else f"{value}{unit}"
+def _cell(value: Any, unit: str = "", style: str = "") -> Text:
+    """A table cell as plain text: the daemon's strings are never read as rich markup.
+
+    An IPv6 path such as ``[fd00::1]:7401`` would otherwise vanish as an unknown style tag.
+    """
+    return Text("-" if value is None else f"{value}{unit}", style=style)
 
 
 def status(
@@ -57,19 +62,31 @@ def status(
     if not lines:
         typer.echo(f"Station {answer.get('station')}: no paired stations.")
         return
-    table = Table(title=f"Station {answer.get('station')}", title_justify="left")
+    # A script or a pipe gets whole lines, not a table cut to 80 columns.
+    Console(width=None if sys.stdout.isatty() else 160).print(status_table(answer))
+
+
+def status_table(answer: dict[str, Any]) -> Table:
+    """The ``status`` table for one answer of ``GET /v1/status`` (which has lines).
+
+    Args:
+        answer: the daemon's status document.
+
+    Returns:
+        The table, every cell plain text.
+    """
+    table = Table(title=Text(f"Station {answer.get('station')}"), title_justify="left")
     for column in ("peer", "state", "path", "rtt", "session age", "last handshake", "rekeys"):
         table.add_column(column)
-    for line in lines:
+    for line in answer["lines"]:
         state = str(line.get("state"))
         table.add_row(
-            str(line.get("peer")),
-            f"[{_STATE_STYLES.get(state, '')}]{state}[/]" if state in _STATE_STYLES else state,
+            _cell(line.get("peer")),
+            _cell(state, style=_STATE_STYLES.get(state, "")),
             _cell(line.get("path")),
             _cell(line.get("rtt_ms"), " ms"),
             _cell(line.get("session_age_s"), " s"),
             _cell(line.get("last_handshake")),
             _cell(line.get("rekeys")),
         )
-    # A script or a pipe gets whole lines, not a table cut to 80 columns.
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    return table

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import time
 import typing
@@ -36,6 +37,7 @@ from collections.abc import Callable
 from typing import Final, Protocol
 
 from hotline.handshake import ProofError, ReplayError, StaleTimestampError, UnknownPeerError
+from hotline.logfmt import log_event
 from hotline.noise import DecryptError, NoiseError
 from hotline.session import (
     CloseReason,
@@ -48,11 +50,18 @@ from hotline.session import (
     Msg1FloodError,
     PongReceived,
     SessionEstablished,
+    TimestampSent,
 )
 
 from ._address import format_address, reset
 from ._timing import LineTiming
 
+_log = logging.getLogger("hotline.line")
+
+#: The most we let the kernel-side write buffer of one stream hold before dropping the stream.
+#: Reading pauses at asyncio's high-water mark (64 KiB), so only our own sends can push past it;
+#: 4 MiB is many seconds of traffic at any rate a line carries, and bounds a stuck peer's cost.
+MAX_WRITE_BUFFER: Final = 4 * 1024 * 1024
 #: Linux's ``TCP_USER_TIMEOUT`` (RFC 5482); other systems lack it and rely on the heartbeats.
 _TCP_USER_TIMEOUT: Final = getattr(socket, "TCP_USER_TIMEOUT", None)
 
@@ -132,6 +141,7 @@ class SessionProtocol(asyncio.Protocol):
         self._last_heard = self._loop.time()
         self._next_ping = 0.0
         self._pumping = False
+        self._receiving = False
         self._ended = False
         self._terminated_reason = "closed"
         self._writable = asyncio.Event()
@@ -182,8 +192,13 @@ class SessionProtocol(asyncio.Protocol):
         except NoiseError as exc:
             self._failed(exc)
             return
-        self._last_heard = self._loop.time()
-        self._pump()
+        # Only an authenticated message counts as hearing the peer (see _observe): a path that
+        # trickles a byte at a time, or a peer that sends half a frame, is still silent.
+        self._receiving = True
+        try:
+            self._pump()
+        finally:
+            self._receiving = False
 
     def eof_received(self) -> bool:
         """The peer closed its side: the session is over (a CLOSE would have come first)."""
@@ -197,12 +212,20 @@ class SessionProtocol(asyncio.Protocol):
         self._end("connection lost" if exc is None else f"connection lost: {exc}", abort=False)
 
     def pause_writing(self) -> None:
-        """The transport's buffer is full: senders wait (:meth:`wait_writable`)."""
+        """The transport's buffer is full: senders wait, and we stop reading.
+
+        Every PING we read queues a PONG: a peer that sends PINGs and never reads would grow our
+        buffer without end. Not reading until it reads pushes the back-pressure onto it.
+        """
         self._writable.clear()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
 
     def resume_writing(self) -> None:
-        """The transport's buffer drained."""
+        """The transport's buffer drained: senders go on, and so does reading."""
         self._writable.set()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
 
     # --- Sending -------------------------------------------------------------------------------
 
@@ -251,6 +274,16 @@ class SessionProtocol(asyncio.Protocol):
                 transport = self._transport
                 if data and transport is not None and not transport.is_closing():
                     transport.write(data)
+                    if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+                        log_event(
+                            _log,
+                            logging.WARNING,
+                            "write buffer overflow; stream dropped",
+                            path=self.path,
+                            limit=MAX_WRITE_BUFFER,
+                        )
+                        self._end("write buffer overflow", abort=True)
+                        return
                 if not drained and not data:
                     break
         finally:
@@ -273,6 +306,8 @@ class SessionProtocol(asyncio.Protocol):
 
     def _observe(self, event: Event) -> None:
         """Update the adapter's own view (heartbeats, RTT, ages) from one event."""
+        if self._receiving and not isinstance(event, TimestampSent):
+            self._last_heard = self._loop.time()  # an authenticated message came in
         if isinstance(event, SessionEstablished):
             now = time.time()
             self.keys_at = now

@@ -1,10 +1,11 @@
-"""How long to wait before dialling again: exponential, capped, jittered, reset on success.
+"""How long to wait before dialling again: exponential, capped, jittered, reset after a session.
 
 A station that lost its line redials; if the other side is down for an hour it must not dial
 thousands of times, and two stations that lost the same path must not redial in lock-step. So
 attempt ``n`` (from 0) waits a random time in ``[d/2, d]`` with ``d = min(cap, base * 2**n)``
 ("equal jitter"): never less than half the nominal delay, never two stations in step. A
-session that comes up resets ``n``, so the next loss is retried quickly again.
+session that lived at least the ping timeout resets ``n`` when it ends, so the next loss is
+retried quickly again; one that dies at once does not (it would redial in a tight loop).
 
 Sans-IO: the random source is passed in, so tests fix it.
 """

@@ -9,10 +9,15 @@ and tries again. While the line is up the loop sleeps until it goes down.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Protocol
+
+from hotline.logfmt import log_event
 
 from ._address import split_address
 from ._backoff import Backoff
+
+_log = logging.getLogger("hotline.line")
 
 
 class Dialable(Protocol):
@@ -59,8 +64,21 @@ async def dial_loop(line: Dialable, backoff: Backoff) -> None:
                 continue
         first = False
         for address in line.peer.addresses:
-            host, port = split_address(address)
-            if await line.attempt(address, host, port) or not line.needs_dial():
+            if await _attempt(line, address) or not line.needs_dial():
                 break
         else:
             line.dial_failed_all()
+
+
+async def _attempt(line: Dialable, address: str) -> bool:
+    """Dial ``address`` once; an unexpected error fails this attempt, never the whole loop.
+
+    A dead dial loop would leave the line down for good, and silently: so a bug in one attempt
+    is logged and the loop backs off and tries again.
+    """
+    try:
+        host, port = split_address(address)
+        return await line.attempt(address, host, port)
+    except Exception as exc:  # the loop must outlive a bug in one attempt
+        log_event(_log, logging.ERROR, "dial failed unexpectedly", address=address, error=exc)
+        return False

@@ -215,12 +215,31 @@ class Line:
         """The established session, if the line is up."""
         return self._session
 
-    def start(self) -> None:
-        """Start dialling (at once, then with backoff while the line is not up)."""
+    def start(self, on_died: Callable[[], None] | None = None) -> None:
+        """Start dialling (at once, then with backoff while the line is not up).
+
+        Args:
+            on_died: called if the dial loop ever ends by itself with an error (a bug): the
+                line would never redial, so the owner should stop rather than serve on.
+        """
         if self._dialer is None:
             self._dialer = self._loop.create_task(
                 dial_loop(self, self._backoff), name=f"hotline-dial-{self._peer.name}"
             )
+            self._dialer.add_done_callback(lambda task: self._dialer_done(task, on_died))
+
+    def _dialer_done(self, task: asyncio.Task[None], on_died: Callable[[], None] | None) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log_event(
+            _log,
+            logging.CRITICAL,
+            "dial loop died",
+            peer=self._peer.name,
+            error=type(task.exception()).__name__,
+        )
+        if on_died is not None:
+            on_died()
 
     def set_addresses(self, addresses: tuple[str, ...]) -> None:
         """Dial these addresses from the next attempt on (the peer's card was refreshed)."""
@@ -381,6 +400,10 @@ class Line:
         if session is self._session:
             self._session = None
             up_for = time.time() - (session.established_at or time.time())
+            # Only a session that lived resets the backoff: one that dies at once (a peer that
+            # accepts then drops us) must not make us redial every quarter second forever.
+            if up_for >= self._timing.ping_timeout:
+                self._backoff.reset()
             if self._state is not LineState.CLOSED:
                 self._state = LineState.DOWN
                 self._needs_dial.set()
@@ -432,7 +455,6 @@ class Line:
         self._session = new
         self._state = LineState.UP
         self._needs_dial.clear()
-        self._backoff.reset()
         log_event(
             _log,
             logging.INFO,

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA87PublicKey
 
 from hotline.api import (
+    LOCK_FILE,
     DaemonInfo,
     InboxView,
     LineView,
@@ -70,7 +71,6 @@ from ._loop import new_event_loop
 _log = logging.getLogger("hotline.station")
 
 DB_FILE: Final = "hotline.db"
-LOCK_FILE: Final = "daemon.lock"
 #: How often peers.json is checked for a change (one ``stat``): an unpaired station loses its
 #: line within about this long.
 PEERS_POLL_INTERVAL: Final = 1.0
@@ -80,6 +80,16 @@ class ListenError(HotlineError):
     """The station cannot listen on an address of ``station.listen`` or ``[api] listen``."""
 
     exit_code = ExitCode.LISTEN_FAILED
+
+
+class TaskDiedError(HotlineError):
+    """A task the daemon cannot run without (the peers watcher, the API) died: a bug.
+
+    The daemon stops rather than serve on without it: without the watcher an unpairing would
+    silently stop taking effect (fail closed).
+    """
+
+    exit_code = ExitCode.INTERNAL
 
 
 class AlreadyRunningError(HotlineError):
@@ -191,8 +201,11 @@ class Daemon:
         self._refusals = RefusalLog(self._config.line.refusal_log_interval)
         self._lines: dict[bytes, Line] = {}
         self._paired: dict[bytes, PairedPeer] = {}
+        #: The fingerprint (name and all three keys) each line was built for.
+        self._pinned: dict[bytes, bytes] = {}
         self._listener: Listener | None = None
         self._stop = asyncio.Event()
+        self._died: str | None = None
         self._peers_stamp: tuple[int, int, int] | None = None
 
     # --- Control -------------------------------------------------------------------------------
@@ -235,7 +248,7 @@ class Daemon:
             )
         registry = self._read_peers()
         self._listener = Listener(PeerTable(()), self._line_for, self._refusals)
-        self._apply_peers(registry, start=False)
+        self._apply_peers(registry)
         await self._listen()
         api_server, api_task, api_url = await self._start_api()
         info = DaemonInfo(os.getpid(), api_url, _iso(time.time()) or "")
@@ -251,8 +264,10 @@ class Daemon:
             pid=os.getpid(),
         )
         for line in self._lines.values():
-            line.start()
+            line.start(on_died=self._line_died)
         watcher = loop.create_task(self._watch_peers(), name="hotline-peers-watch")
+        for task in (watcher, api_task):
+            task.add_done_callback(self._task_done)
         try:
             await self._stop.wait()
         finally:
@@ -265,6 +280,29 @@ class Daemon:
             await asyncio.gather(api_task, return_exceptions=True)
             DaemonInfo.remove(self._station.home.path)
             log_event(_log, logging.INFO, "station stopped", station=self._config.name)
+        if self._died is not None:
+            raise TaskDiedError(f"stopped: the task {self._died} died unexpectedly (see the log)")
+
+    def _line_died(self) -> None:
+        """A line's dial loop died (logged by the line): stop, as for any task we need."""
+        if not self._stop.is_set():
+            self._died = "hotline-dial"
+            self._stop.set()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """Stop the daemon if a task it needs ended before it was asked to stop."""
+        if self._stop.is_set() or task.cancelled():
+            return
+        error = task.exception()
+        log_event(
+            _log,
+            logging.CRITICAL,
+            "task died; stopping the station",
+            task=task.get_name(),
+            error=type(error).__name__ if error is not None else "returned",
+        )
+        self._died = task.get_name()
+        self._stop.set()
 
     async def _listen(self) -> None:
         assert self._listener is not None
@@ -329,12 +367,23 @@ class Daemon:
             last_handshake=record.last_handshake,
         )
 
-    def _apply_peers(self, registry: PeerRegistry, *, start: bool) -> list[Line]:
-        """Make the lines match the active pairings; return the lines to stop."""
+    def _apply_peers(self, registry: PeerRegistry) -> tuple[list[Line], list[Line]]:
+        """Make the lines match the active pairings; return the lines to stop and to start.
+
+        A line is keyed by the peer's static key but built for all its pins: a ``pair
+        --replace`` that keeps the static key and changes a signing key (or the name) must not
+        leave the old ``PairedPeer`` in force, so any change of the fingerprint replaces the line.
+        """
         active = {peer.card.keys.x25519: peer for peer in registry.active()}
-        removed = [self._lines.pop(key) for key in list(self._lines) if key not in active]
-        for key in [key for key in self._paired if key not in active]:
+        removed = [
+            self._lines.pop(key)
+            for key in list(self._lines)
+            if key not in active or self._pinned.get(key) != active[key].card.fingerprint.digest
+        ]
+        for key in [key for key in self._paired if key not in self._lines]:
             del self._paired[key]
+            self._pinned.pop(key, None)
+        added = []
         for key, peer in active.items():
             line = self._lines.get(key)
             if line is not None:
@@ -346,6 +395,7 @@ class Daemon:
                 self._local, _peer_keys(peer.card), line_id(self._card, peer.card)
             )
             self._paired[key] = paired
+            self._pinned[key] = peer.card.fingerprint.digest
             line = Line(
                 self._line_peer(peer, paired),
                 self._local,
@@ -355,12 +405,10 @@ class Daemon:
                 session_timing=self._session_timing,
             )
             self._lines[key] = line
-            if start:
-                log_event(_log, logging.INFO, "peer added", peer=peer.name)
-                line.start()
+            added.append(line)
         assert self._listener is not None
         self._listener.table = PeerTable(self._paired.values())
-        return removed
+        return removed, added
 
     async def _watch_peers(self) -> None:
         """Re-read peers.json whenever its stat changes (pair/unpair while serving)."""
@@ -378,6 +426,12 @@ class Daemon:
             except (PeersFileError, OSError) as exc:
                 log_event(_log, logging.ERROR, "peers.json unreadable; pins unchanged", error=exc)
                 continue
-            for line in self._apply_peers(registry, start=True):
-                log_event(_log, logging.WARNING, "peer removed", peer=line.name)
-                await line.stop("unpaired")
+            removed, added = self._apply_peers(registry)
+            # The old lines stop before their replacements dial: one msg1 sender per peer.
+            for line in removed:
+                replaced = line.peer.paired.keys.static in self._lines
+                log_event(_log, logging.WARNING, "peer removed", peer=line.name, replaced=replaced)
+                await line.stop("pins changed" if replaced else "unpaired")
+            for line in added:
+                log_event(_log, logging.INFO, "peer added", peer=line.name)
+                line.start(on_died=self._line_died)
