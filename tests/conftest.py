@@ -20,3 +20,7 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
 NOISE_VECTORS = SHARED / "vectors" / "noise"
+
+#: The ``world`` fixture (real ``hotline serve`` processes, always cleaned up) serves the
+#: station tests and the CLI's message flow alike.
+pytest_plugins = ["tests.station.stations"]

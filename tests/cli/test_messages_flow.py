@@ -8,30 +8,11 @@ what was queued survives a SIGKILL of the daemon (queued means committed with fs
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from hotline.errors import ExitCode
 
-from ..station.stations import Station, World, environment, hotline, wait_until
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for name in [name for name in os.environ if name.startswith("HOTLINE_")]:
-        monkeypatch.delenv(name)
-    for name, value in environment().items():
-        if name.startswith("HOTLINE_"):
-            monkeypatch.setenv(name, value)
-    stations = World(tmp_path)
-    try:
-        yield stations
-    finally:
-        stations.close()
+from ..station.stations import Station, World, hotline, wait_until
 
 
 def serving(world: World) -> Station:

@@ -17,10 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from hotline.api import Client, NotRunningError
 from hotline.cli import main
@@ -220,3 +222,18 @@ def stop_all(*stations: Station) -> None:
     for station in stations:
         with contextlib.suppress(subprocess.TimeoutExpired):
             station.wait(10)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """A world of stations in ``tmp_path``, with only the test's ``HOTLINE_*`` variables set."""
+    for name in [name for name in os.environ if name.startswith("HOTLINE_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment().items():
+        if name.startswith("HOTLINE_"):
+            monkeypatch.setenv(name, value)
+    stations = World(tmp_path)
+    try:
+        yield stations
+    finally:
+        stations.close()
