@@ -35,6 +35,7 @@ RULES: dict[str, frozenset[str]] = {
     "hotline.handshake": SANS_IO_FORBIDDEN,
     "hotline.session": SANS_IO_FORBIDDEN,
     "hotline.record": SANS_IO_FORBIDDEN,
+    "hotline.delivery": SANS_IO_FORBIDDEN,
     # The hybrid signature shared by the identity layer, the handshake and the record.
     "hotline.signatures": SANS_IO_FORBIDDEN,
     # The I/O layers, by DESIGN.md's arrows: the line never sees the store or the daemon, the

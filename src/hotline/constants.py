@@ -136,6 +136,14 @@ FRAME_REKEY: Final = 0x05
 FRAME_SWITCH: Final = 0x06
 FRAME_CLOSE: Final = 0x07
 FRAME_PROOF: Final = 0x08
+#: Delivery frames (docs/protocol.md §4.1): sync, envelopes with their heads, receipts,
+#: refusals, and the request a restored station makes for its own envelopes.
+FRAME_SYNC: Final = 0x10
+FRAME_ENVELOPES: Final = 0x11
+FRAME_HEAD: Final = 0x12
+FRAME_RECEIPT: Final = 0x13
+FRAME_NACK: Final = 0x14
+FRAME_FETCH: Final = 0x15
 
 #: HELLO body: small for now; later issues carry sync heads in it (a few hashes and counters).
 MAX_HELLO_LEN: Final = 4096

@@ -2,10 +2,12 @@
 
 In a temporary folder: two stations are created (cheap test KDF), exchange cards, pair by
 fingerprint, and serve on loopback as two real ``hotline serve`` processes. The demo waits for
-the line, shows ``hotline status`` from both sides, waits for an in-band rekey (the stations
-run with ``[testing] rekey_after_s``, so a rekey comes every few seconds instead of every two
-minutes, and the daemons say so loudly), then stops both with SIGTERM and shows their last
-log lines. It ends with the Noise conformance summary. Every command it runs is printed.
+the line, shows ``hotline status`` from both sides, sends messages both ways (Hebrew, Russian,
+English, with precedences) and shows them received and receipted, waits for an in-band rekey
+(the stations run with ``[testing] rekey_after_s``, so a rekey comes every few seconds instead
+of every two minutes, and the daemons say so loudly), then stops both with SIGTERM and shows
+their last log lines. It ends with the Noise conformance summary. Every command it runs is
+printed.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ def _show(homes: list[Path]) -> None:
     for home in homes:
         _run("--home", home, "status")
     _run("--home", homes[1], "status", "--json")
-    print(f"\n5. Waiting for an in-band rekey (every {REKEY_AFTER:g} s here) ...")
+    _messages(homes)
+    print(f"\n6. Waiting for an in-band rekey (every {REKEY_AFTER:g} s here) ...")
     _wait("a rekey", lambda: all((line := _line(h)) and line["rekeys"] >= 1 for h in homes))
     for home in homes:
         rekeys = [
@@ -156,8 +159,52 @@ def _show(homes: list[Path]) -> None:
     _run("--home", homes[0], "status")
 
 
+#: What each office writes: Hebrew and English from Jerusalem, Russian and English from Moscow.
+MESSAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "jerusalem": (
+        ("routine", "שלום ממשרד ראש הממשלה. הקו נבדק ופועל."),
+        ("immediate", "Jerusalem here: deconfliction notice, flight corridor 7 closes at 14:00Z."),
+    ),
+    "moscow": (
+        ("routine", "Москва на связи. Линия проверена, приём подтверждаем."),
+        (
+            "flash",
+            "Moscow here: notice received; corridor 7 is clear of our aircraft.",
+        ),
+    ),
+}
+
+
+def _messages(homes: list[Path]) -> None:
+    print("\n5. Messages both ways. `send` returns once the message is durably queued;")
+    print("   the courier signs it into the line's chain, and the peer's signed receipt")
+    print("   takes it out of the outbox.")
+    peers = {homes[0]: homes[1].name, homes[1]: homes[0].name}
+    for home in homes:
+        for precedence, text in MESSAGES[home.name]:
+            _run("--home", home, "send", peers[home], text, "--precedence", precedence)
+    took = _wait(
+        "every message received and receipted",
+        lambda: all(
+            len(Client.for_home(h, timeout=2.0).inbox()) == len(MESSAGES[peers[h]])
+            and not Client.for_home(h, timeout=2.0).outbox()
+            for h in homes
+        ),
+    )
+    print(f"\n   Delivered and receipted both ways in {took:.2f} s. Each inbox:")
+    for home in homes:
+        _run("--home", home, "inbox")
+    _run("--home", homes[1], "inbox", "--json")
+    print("\n   Outboxes are empty: a message leaves only with the peer's signed receipt.")
+    for home in homes:
+        _run("--home", home, "outbox")
+        for line in (home.parent / f"{home.name}.log").read_text().splitlines():
+            if " receipted " in line or " delivered " in line:
+                print(f"  {home.name}: {line}")
+
+
 def _stop(homes: list[Path], processes: list[subprocess.Popen[bytes]]) -> None:
-    print("\n6. Clean shutdown: SIGTERM to both; each closes its session with a CLOSE frame.")
+    print("\n7. Clean shutdown: SIGTERM to both; each closes its session with a CLOSE frame.")
     for process in processes:
         process.send_signal(signal.SIGTERM)
     for home, process in zip(homes, processes, strict=True):
@@ -168,7 +215,7 @@ def _stop(homes: list[Path], processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _conformance() -> int:
-    print("\n7. Conformance: official Noise test vectors (cacophony), each side replayed")
+    print("\n8. Conformance: official Noise test vectors (cacophony), each side replayed")
     if not CACOPHONY.is_file():
         print(f"  note: {CACOPHONY} not found; the vectors live in ../shared beside the project")
         return 0
@@ -196,7 +243,7 @@ def main() -> int:
                     process.kill()
                     process.wait(10)
     took = time.monotonic() - start
-    print(f"\nTwo stations, the line up, a rekey and a clean stop in {took:.1f} s.")
+    print(f"\nTwo stations, the line up, messages both ways, a rekey, a clean stop: {took:.1f} s.")
     return _conformance()
 
 

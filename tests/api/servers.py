@@ -2,7 +2,9 @@
 
 :class:`DeskControl` is the daemon's control surface without the lines: the daemon's own
 message desk (:class:`hotline.station._desk.MessageDesk`) over a real store thread, with a
-fixed set of paired peers. Tests that need lines run a real ``hotline serve``.
+fixed set of paired peers. It keeps no halts of its own (delivery does): a test sets
+:attr:`DeskControl.halted` to what ``resume`` finds. Tests that need lines run a real
+``hotline serve``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from hotline.api import InboxView, OutboxView, SendRequest, SendResult, StationStatus
+from hotline.api import (
+    InboxView,
+    OutboxView,
+    PeerUnknownError,
+    SendRequest,
+    SendResult,
+    StationStatus,
+)
 from hotline.station._desk import MessageDesk
 from hotline.store import StoreThread
 
@@ -59,7 +68,9 @@ class DeskControl:
 
     def __init__(self, store: StoreThread) -> None:
         self.store = store
-        self.desk = MessageDesk(store, lambda: PEERS)
+        self.desk = MessageDesk(store, lambda: PEERS, lambda line_id: None)
+        #: Peer -> how many of its line's directions are halted (lifted by ``resume``).
+        self.halted: dict[str, int] = {}
 
     @classmethod
     @contextlib.contextmanager
@@ -78,3 +89,8 @@ class DeskControl:
 
     async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
         return await self.desk.inbox(peer)
+
+    async def resume(self, peer: str) -> int:
+        if peer not in PEERS:
+            raise PeerUnknownError(f"no paired station is named {peer!r} (see peers)")
+        return self.halted.pop(peer, 0)

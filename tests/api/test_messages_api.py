@@ -16,8 +16,9 @@ import pytest
 
 from hotline.api import MAX_REQUEST_BODY, make_app
 from hotline.constants import MAX_TEXT_LEN
-from hotline.record import Direction, Precedence
+from hotline.record import Precedence
 
+from ..store.helpers import deliver
 from .servers import PEERS, TOKEN, DeskControl, auth
 
 BASE = "http://127.0.0.1:8000"
@@ -96,19 +97,16 @@ async def test_the_inbox_lists_received_messages_in_delivery_order(
     api: httpx.AsyncClient, control: DeskControl
 ) -> None:
     assert (await api.get("/v1/inbox")).json() == []
-    for seq, text in ((1, "Привет"), (2, "שלום")):
-        control.store.submit(
-            lambda m, seq=seq, text=text: m.receive(
-                line_id=PEERS["moscow"],
-                peer="moscow",
-                direction=Direction.FIRST,
-                seq=seq,
-                precedence=Precedence.IMMEDIATE,
-                text=text,
-                sent_at_ms=1_750_000_000_000 + seq,
-                received_at_ms=1_750_000_000_500,
-            )
-        ).result()
+    control.store.submit_chains(
+        lambda chains: deliver(
+            chains,
+            ["Привет", "שלום"],
+            line=PEERS["moscow"],
+            precedence=Precedence.IMMEDIATE,
+            sent_at_ms=1_750_000_000_001,
+            now_ms=1_750_000_000_500,
+        )
+    ).result()
     inbox = (await api.get("/v1/inbox", params={"peer": "moscow"})).json()
     assert [(m["seq"], m["text"]) for m in inbox] == [(1, "Привет"), (2, "שלום")]
     assert set(inbox[0]) == {"id", "peer", "seq", "precedence", "text", "sent_at", "received_at"}

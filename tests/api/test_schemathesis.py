@@ -23,16 +23,16 @@ from schemathesis.generation import GenerationMode
 
 from hotline.api import Client, read_token
 
-from ..station.stations import World, environment, wait_until
+from ..station.stations import Station, World, environment, wait_until
 
-#: Examples per strategy (operation and mode): some 800 requests, about 7 s here.
+#: Examples per strategy (operation and mode): some 1,000 requests, about 9 s here.
 EXAMPLES = 100
 #: The statuses that refuse input breaking the document (schemathesis's list, and 413).
 REJECTIONS = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str, Station]]:
     for name in [name for name in os.environ if name.startswith("HOTLINE_")]:
         monkeypatch.delenv(name)
     for name, value in environment().items():
@@ -46,14 +46,14 @@ def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
         wait_until(lambda: jerusalem.api_status() is not None, 15.0, "the daemon's API")
         with Client.for_home(jerusalem.home) as client:
             url = repr(client).split("'")[1]
-        yield url, read_token(jerusalem.home)
+        yield url, read_token(jerusalem.home), jerusalem
         assert "Traceback" not in jerusalem.log, jerusalem.log
     finally:
         world.close()
 
 
-def test_no_server_error_for_any_request(daemon: tuple[str, str]) -> None:
-    url, token = daemon
+def test_no_server_error_for_any_request(daemon: tuple[str, str, Station]) -> None:
+    url, token, station = daemon
     headers = {"Authorization": f"Bearer {token}"}
     # A body over the size limit is refused with 413 before it is parsed: a rejection too.
     config = SchemathesisConfig.from_dict(
@@ -66,7 +66,8 @@ def test_no_server_error_for_any_request(daemon: tuple[str, str]) -> None:
         operation = result.ok()
         strategies += schema.get_strategies_from_examples(operation)
         strategies += [operation.as_strategy(generation_mode=mode) for mode in GenerationMode]
-    assert len(strategies) == 9  # 4 operations (not the document itself) x 2 modes, 1 example
+    # 5 operations (not the document itself) x 2 modes, and 2 examples (send's, resume's)
+    assert len(strategies) == 12
     calls = 0
 
     for strategy in strategies:
@@ -86,7 +87,8 @@ def test_no_server_error_for_any_request(daemon: tuple[str, str]) -> None:
             case.call_and_validate(base_url=url, headers=headers, checks=checks)
 
         call()
-    assert calls >= 4 * EXAMPLES  # the run was not vacuous
-    # Valid sends really queued (the example names a paired peer).
+    assert calls >= 5 * EXAMPLES  # the run was not vacuous
+    # Valid sends really queued, and resume really ran (the examples name a paired peer).
     with Client(url, token) as client:
         assert any(message.peer == "moscow" for message in client.outbox())
+    assert "halts lifted by the operator peer=moscow" in station.log

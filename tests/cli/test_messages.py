@@ -17,9 +17,10 @@ import pytest
 
 from hotline.api import DaemonInfo, load_or_create_token, make_app
 from hotline.errors import ExitCode
-from hotline.record import Direction, Precedence
+from hotline.record import Precedence
 
 from ..api.servers import PEERS, DeskControl, running
+from ..store.helpers import deliver
 from .conftest import Cli
 
 
@@ -84,19 +85,16 @@ def test_outbox_table_escapes_what_could_mislead_the_eye(cli: Cli, served: Serve
 def test_inbox_lists_in_delivery_order(cli: Cli, served: Served) -> None:
     assert cli("--home", served.home, "inbox").out.strip() == "The inbox is empty."
     assert json.loads(cli("--home", served.home, "inbox", "--json").out) == []
-    for seq, text in ((1, "Привет"), (2, "שלום\nשורה שנייה")):
-        served.control.store.submit(
-            lambda m, seq=seq, text=text: m.receive(
-                line_id=PEERS["moscow"],
-                peer="moscow",
-                direction=Direction.FIRST,
-                seq=seq,
-                precedence=Precedence.PRIORITY,
-                text=text,
-                sent_at_ms=1_750_000_000_000,
-                received_at_ms=1_750_000_000_250,
-            )
-        ).result()
+    served.control.store.submit_chains(
+        lambda chains: deliver(
+            chains,
+            ["Привет", "שלום\nשורה שנייה"],
+            line=PEERS["moscow"],
+            precedence=Precedence.PRIORITY,
+            sent_at_ms=1_750_000_000_000,
+            now_ms=1_750_000_000_250,
+        )
+    ).result()
     listed = json.loads(cli("--home", served.home, "inbox", "--peer", "moscow", "--json").out)
     assert [(m["seq"], m["text"]) for m in listed] == [(1, "Привет"), (2, "שלום\nשורה שנייה")]
     assert set(listed[0]) == {"id", "peer", "seq", "precedence", "text", "sent_at", "received_at"}

@@ -57,6 +57,8 @@ def test_identity_surface() -> None:
 def test_station_surface() -> None:
     assert _public(hotline.station) == {
         "CONFIG_FILE",
+        "CRASHPOINTS",
+        "CRASH_EXIT_STATUS",
         "KEYS_FILE",
         "PEERS_FILE",
         "AlreadyRunningError",

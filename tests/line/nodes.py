@@ -51,6 +51,25 @@ class Node:
         await self.listener.close()
 
 
+class FrameTap:
+    """A :class:`~hotline.line.SessionObserver` that hands every frame of the line's session to
+    a callback, and counts the sessions it was shown."""
+
+    def __init__(self, on_frame: Callable[[Frame], None]) -> None:
+        self.on_frame = on_frame
+        self.ups = 0
+        self.downs = 0
+
+    def session_up(self, session: object) -> None:
+        self.ups += 1
+
+    def frame_received(self, session: object, frame: Frame) -> None:
+        self.on_frame(frame)
+
+    def session_down(self, session: object) -> None:
+        self.downs += 1
+
+
 async def start_node(
     station: Station,
     peer: PairedPeer,
@@ -77,7 +96,7 @@ async def start_node(
         refusals=refusals,
         timing=timing,
         session_timing=session_timing or SessionTiming(),
-        on_frame=on_frame or frames.append,
+        observer=FrameTap(on_frame or frames.append),
         rng=random.Random(seed),
     )
     listener = Listener(

@@ -14,10 +14,13 @@ from hotline.record import NackReason, RecordError, RejectionError
 
 def test_record_surface() -> None:
     assert {name for name in vars(hotline.record) if not name.startswith("_")} == {
+        "CHAIN_HEAD_LEN",
         "ENVELOPE_HEADER_LEN",
         "GENESIS",
         "MAX_BODY_LEN",
         "MAX_ENVELOPE_LEN",
+        "MAX_NACK_LEN",
+        "RECEIPT_LEN",
         "ZERO_HASH",
         "AckBody",
         "BadSignatureError",

@@ -10,8 +10,8 @@ def test_the_public_surface() -> None:
     assert public == {
         "Acceptor", "Close", "CloseReason", "Connection", "ConnectionState",
         "ConnectionTerminated", "Data", "Event", "Flight", "Frame", "FrameCodec", "FrameError",
-        "FrameReceived", "Hello", "Identified", "LocalProtocolError", "MIN_REKEY_AFTER",
-        "Msg1FloodError", "PeerTimestamps", "Ping", "PingReceived", "Pong", "PongReceived",
+        "FrameReader", "FrameReceived", "Hello", "Identified", "LocalProtocolError",
+        "MIN_REKEY_AFTER", "Msg1FloodError", "PeerTimestamps", "Ping", "PingReceived", "Pong", "PongReceived",
         "Rejected", "RemoteProtocolError", "Rekey", "SESSION_FRAMES", "SessionConfig",
         "SessionEstablished", "SessionTiming", "Switch", "TimestampAccepted", "TimestampSent",
         "with_length",

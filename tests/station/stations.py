@@ -107,7 +107,8 @@ class Station:
         with (self.home / "station.toml").open("a") as stream:
             stream.write("\n" + toml)
 
-    def serve(self) -> None:
+    def serve(self, **env: str) -> None:
+        """Start ``hotline serve``; ``env`` adds variables (``HOTLINE_CRASHPOINT=...``)."""
         assert self.process is None or self.process.poll() is not None, "already serving"
         self.runs += 1
         log = self.home.parent / f"{self.name}.serve{self.runs}.log"
@@ -116,7 +117,7 @@ class Station:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
                 [*HOTLINE, "--home", str(self.home), "serve"],
-                env=environment(),
+                env=environment() | env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stream,
@@ -151,6 +152,9 @@ class Station:
     def state(self, peer: str) -> str | None:
         line = self.line(peer)
         return None if line is None else str(line["state"])
+
+    def client(self) -> Client:
+        return Client.for_home(self.home, timeout=10.0)
 
     def cli_status(self) -> dict[str, Any]:
         """``hotline status --json``, as an operator's script runs it."""

@@ -42,8 +42,11 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Daemon:
         "_line_peer",
         lambda self, peer, paired: SimpleNamespace(addresses=(), paired=paired),
     )
+    monkeypatch.setattr(
+        Daemon, "_courier", lambda self, peer, paired: SimpleNamespace(paired=paired)
+    )
     d = Daemon.__new__(Daemon)  # only what _apply_peers touches
-    d._lines, d._paired, d._pinned = {}, {}, {}
+    d._lines, d._paired, d._pinned, d._couriers = {}, {}, {}, {}
     d._config = SimpleNamespace(dial_addresses=lambda name: (), line=None)
     d._local = d._card = d._store = d._refusals = d._session_timing = None
     d._listener = SimpleNamespace(table=None)
@@ -60,8 +63,9 @@ def test_a_changed_signing_key_replaces_the_line(daemon: Daemon) -> None:
     removed, added = daemon._apply_peers(_registry(_peer(b"S" * 32, b"new")))
     assert removed == [first] and len(added) == 1
     assert daemon._paired[b"S" * 32] == ("paired", b"new")
+    assert daemon._couriers[b"S" * 32].paired == ("paired", b"new")  # a courier for the new pins
     assert daemon._listener is not None and daemon._listener.table == (("paired", b"new"),)
     # Unpaired: the line goes and so do its pins.
     removed, added = daemon._apply_peers(_registry())
     assert len(removed) == 1 and added == []
-    assert daemon._paired == {} and daemon._pinned == {}
+    assert daemon._paired == {} and daemon._pinned == {} and daemon._couriers == {}

@@ -23,7 +23,13 @@ def test_the_demo_brings_a_line_up_rekeys_and_stops_cleanly(
     assert out.count("exited with status 0") == 2
     assert "station stopped station=jerusalem" in out
     assert "TESTING TIMERS IN FORCE" in out  # the shortened rekey is said out loud
-    took = float(re.findall(r"a clean stop in (\d+\.\d+) s", out)[0])
+    # Messages both ways, in three scripts, each delivered and receipted.
+    for _, text in (*demo.MESSAGES["jerusalem"], *demo.MESSAGES["moscow"]):
+        assert text in out
+    assert re.search(r"Delivered and receipted both ways in \d+\.\d+ s", out)
+    assert re.search(r"jerusalem: .* info receipted peer=moscow seq=", out)
+    assert re.search(r"moscow: .* info receipted peer=jerusalem seq=", out)
+    took = float(re.findall(r"a clean stop: (\d+\.\d+) s", out)[0])
     assert took < 30
     if demo.CACOPHONY.is_file():
         assert any(

@@ -1,4 +1,4 @@
-"""Fixtures for the store: a fresh database and a Messages object over it."""
+"""Fixtures for the store: a fresh database, and Messages and Chains over it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.store import Messages, RowCipher, connect
+from hotline.store import Chains, Messages, RowCipher, connect
 
 from .helpers import KEY
 
@@ -30,3 +30,8 @@ def db(db_path: Path) -> Iterator[sqlite3.Connection]:
 @pytest.fixture
 def messages(db: sqlite3.Connection, db_path: Path) -> Messages:
     return Messages(db, db_path, RowCipher(KEY))
+
+
+@pytest.fixture
+def chains(db: sqlite3.Connection, db_path: Path) -> Chains:
+    return Chains(db, db_path, RowCipher(KEY))

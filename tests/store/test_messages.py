@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline.constants import MAX_TEXT_LEN
-from hotline.record import Direction, Precedence
+from hotline.record import Direction, Kind, Precedence
 from hotline.store import (
+    Chains,
     DuplicateKeyError,
     Messages,
     OutboxState,
     RowCipher,
-    StoreError,
     connect,
 )
 
-from .helpers import KEY, LINE, OTHER_LINE, raw
+from .helpers import KEY, LINE, OTHER_LINE, T0, count, deliver
 
 #: Texts an operator of either side may write, exactly as typed: Hebrew (right to left, with
 #: niqqud), Russian, mixed with digits, emoji (outside the BMP), a right-to-left mark, a zero
@@ -59,15 +58,6 @@ def queue(
     return queued.message.id, queued.created
 
 
-def count(path: Path, table: str) -> int:
-    db = raw(path)
-    try:
-        value: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        return value
-    finally:
-        db.close()
-
-
 def test_the_same_idempotency_key_twice_queues_one_message(
     messages: Messages, db_path: Path
 ) -> None:
@@ -102,19 +92,10 @@ def test_a_key_reused_for_another_message_is_refused(
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_texts_round_trip_byte_for_byte(
-    messages: Messages, db: sqlite3.Connection, db_path: Path, text: str
+    messages: Messages, chains: Chains, db_path: Path, text: str
 ) -> None:
     queue(messages, text, "k")
-    messages.receive(
-        line_id=LINE,
-        peer="moscow",
-        direction=Direction.SECOND,
-        seq=1,
-        precedence=Precedence.IMMEDIATE,
-        text=text,
-        sent_at_ms=1,
-        received_at_ms=2,
-    )
+    deliver(chains, [text], precedence=Precedence.IMMEDIATE)
     # Read back through a new connection, as after a restart.
     other = connect(db_path)
     try:
@@ -171,32 +152,38 @@ def test_the_outbox_is_in_sending_order(messages: Messages) -> None:
     assert {m.seq for m in messages.outbox()} == {None}
 
 
-def test_the_inbox_is_in_delivery_order(messages: Messages, db_path: Path) -> None:
-    for seq, peer in ((1, "moscow"), (1, "washington"), (2, "moscow")):
-        messages.receive(
-            line_id=LINE if peer == "moscow" else OTHER_LINE,
-            peer=peer,
-            direction=Direction.FIRST,
-            seq=seq,
-            precedence=Precedence.ROUTINE,
-            text=f"{peer} {seq}",
-            sent_at_ms=10 - seq,
-            received_at_ms=100,
-        )
-    assert [m.text for m in messages.inbox()] == ["moscow 1", "washington 1", "moscow 2"]
-    assert [m.seq for m in messages.inbox("moscow")] == [1, 2]
-    with pytest.raises(StoreError, match="UNIQUE"):  # one envelope per (line, direction, seq)
-        messages.receive(
-            line_id=LINE,
-            peer="moscow",
-            direction=Direction.FIRST,
-            seq=2,
-            precedence=Precedence.ROUTINE,
-            text="again",
-            sent_at_ms=1,
-            received_at_ms=1,
-        )
-    assert count(db_path, "inbox") == 3
+def test_the_inbox_is_in_delivery_order(messages: Messages, chains: Chains) -> None:
+    deliver(chains, ["moscow 1"], sent_at_ms=T0 + 9, now_ms=T0 + 100)
+    deliver(chains, ["paris 1"], line=OTHER_LINE, peer="paris", now_ms=T0 + 101)
+    deliver(
+        chains,
+        ["moscow 2", "moscow 3"],
+        precedence=Precedence.FLASH,
+        kind=Kind.TEST,
+        sent_at_ms=T0 + 8,  # the sender's clock went back: recorded as it happened
+        now_ms=T0 + 102,
+    )
+    inbox = messages.inbox()
+    assert [m.text for m in inbox] == ["moscow 1", "paris 1", "moscow 2", "moscow 3"]
+    assert [(m.peer, m.seq) for m in inbox] == [
+        ("moscow", 1),
+        ("paris", 1),
+        ("moscow", 2),
+        ("moscow", 3),
+    ]
+    assert [(m.sent_at_ms, m.received_at_ms) for m in inbox] == [
+        (T0 + 9, T0 + 100),
+        (T0, T0 + 101),
+        (T0 + 8, T0 + 102),
+        (T0 + 8, T0 + 102),
+    ]
+    assert [m.precedence for m in inbox] == [Precedence.ROUTINE] * 2 + [Precedence.FLASH] * 2
+    assert {m.direction for m in inbox} == {Direction.SECOND}
+    assert [m.line_id for m in inbox] == [LINE, OTHER_LINE, LINE, LINE]
+    assert len({m.id for m in inbox}) == 4 and all(len(m.id) == 32 for m in inbox)
+    assert [m.seq for m in messages.inbox("moscow")] == [1, 2, 3]
+    assert messages.inbox("nobody") == []
+    assert messages.inbox() == inbox  # ids are given once, when stored
 
 
 def test_reprs_hold_no_text(messages: Messages) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from hotline.store import (
     SCHEMA_VERSION,
     HandshakeRecord,
     Messages,
+    OutboxState,
     RowCipher,
     Store,
     StoreError,
     connect,
+    outbox_ad,
 )
 
 from .helpers import KEY, LINE, raw
@@ -55,8 +58,8 @@ def make_schema(path: Path, upto: int) -> None:
         db.close()
 
 
-def test_there_are_two_versions_so_far() -> None:
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 2
+def test_there_are_three_versions_so_far() -> None:
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 3
 
 
 def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
@@ -66,7 +69,17 @@ def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
     connect(path).close()
     assert version(path) == SCHEMA_VERSION
     names = {name for kind, name, _ in schema(path) if kind == "table"}
-    assert names == {"peer_handshake", "outbox", "inbox"}
+    assert names == {
+        "peer_handshake",
+        "outbox",
+        "envelopes",
+        "heads",
+        "receipts",
+        "nacks",
+        "halts",
+    }
+    indexes = {name for kind, name, _ in schema(path) if kind == "index"}
+    assert indexes == {"outbox_unreceipted", "outbox_queued", "outbox_in_flight"}
 
 
 def test_from_version_1_keeps_the_handshake_timestamps(tmp_path: Path) -> None:
@@ -98,6 +111,130 @@ def test_from_version_1_keeps_the_handshake_timestamps(tmp_path: Path) -> None:
             now_ms=1,
         )
         assert [m.text for m in messages.outbox()] == ["after the migration"]
+    finally:
+        db.close()
+
+
+def test_from_version_2_keeps_the_outbox_and_drops_the_empty_inbox(tmp_path: Path) -> None:
+    path = tmp_path / "hotline.db"
+    make_schema(path, 2)
+    message_id = bytes(range(16))
+    nonce, body = RowCipher(KEY).seal(outbox_ad(LINE, message_id), "Привет, שלום".encode())
+    db = raw(path)
+    db.execute(
+        "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
+        " nonce, body) VALUES (?, ?, 'moscow', 2, 'k', 1750000000000, ?, ?)",
+        (message_id.hex(), LINE, nonce, body),
+    )
+    db.close()
+    db = connect(path)
+    try:
+        (message,) = Messages(db, path, RowCipher(KEY)).outbox()
+        assert (message.id, message.text, message.precedence, message.state) == (
+            message_id.hex(),
+            "Привет, שלום",
+            Precedence.IMMEDIATE,
+            OutboxState.QUEUED,
+        )
+        assert message.queued_at_ms == 1_750_000_000_000
+    finally:
+        db.close()
+    assert version(path) == 3
+    assert "inbox" not in {name for _, name, _ in schema(path)}
+    fresh = tmp_path / "fresh.db"
+    connect(fresh).close()
+    assert schema(path) == schema(fresh)
+
+
+#: One good row per new table (``{line}`` and friends filled in), and changes that break it.
+BAD_ROWS = [
+    ("envelopes", "hash", "x'00'"),  # a hash is 64 bytes
+    ("envelopes", "header", "zeroblob(295)"),  # a header is 296 bytes
+    ("envelopes", "seq", "0"),  # seqs start at 1
+    ("envelopes", "direction", "2"),
+    ("envelopes", "kind", "0"),
+    ("envelopes", "message_id", "'short'"),
+    ("envelopes", "nonce", "zeroblob(11)"),
+    ("heads", "seq", "0"),
+    ("heads", "line_id", "zeroblob(63)"),
+    ("receipts", "issued", "2"),
+    ("nacks", "direction", "-1"),
+    ("halts", "nack_id", "42"),  # no such NACK
+    ("halts", "since_ms", "'yesterday'"),  # STRICT: an integer
+]
+
+GOOD_ROWS = {
+    "envelopes": {
+        "line_id": "zeroblob(64)",
+        "peer": "'moscow'",
+        "direction": "1",
+        "incoming": "1",
+        "seq": "1",
+        "hash": "zeroblob(64)",
+        "header": "zeroblob(296)",
+        "kind": "1",
+        "precedence": "3",
+        "sequenced_at_ms": "1",
+        "stored_at_ms": "2",
+        "message_id": "'00112233445566778899aabbccddeeff'",
+        "nonce": "zeroblob(12)",
+        "body": "x'00'",
+    },
+    "heads": {"line_id": "zeroblob(64)", "direction": "1", "seq": "1", "item": "x'00'"},
+    "receipts": {
+        "line_id": "zeroblob(64)",
+        "direction": "1",
+        "seq": "1",
+        "issued": "1",
+        "item": "x'00'",
+        "stored_at_ms": "1",
+    },
+    "nacks": {
+        "line_id": "zeroblob(64)",
+        "direction": "1",
+        "issued": "0",
+        "item": "x'00'",
+        "stored_at_ms": "1",
+    },
+    "halts": {"line_id": "zeroblob(64)", "direction": "1", "nack_id": "1", "since_ms": "1"},
+}
+
+
+def insert(db: sqlite3.Connection, table: str, row: dict[str, str]) -> None:
+    db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(row.values())})")
+
+
+@pytest.mark.parametrize(("table", "column", "value"), BAD_ROWS)
+def test_the_schema_refuses_bad_rows(tmp_path: Path, table: str, column: str, value: str) -> None:
+    db = connect(tmp_path / "hotline.db")
+    try:
+        if table == "halts":
+            insert(db, "nacks", GOOD_ROWS["nacks"])  # the NACK a halt names
+        with pytest.raises(sqlite3.IntegrityError):
+            insert(db, table, GOOD_ROWS[table] | {column: value})
+        insert(db, table, GOOD_ROWS[table])  # the row without the change is accepted
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone() == (1,)
+    finally:
+        db.close()
+
+
+def test_one_envelope_per_place_and_one_row_per_message_id(tmp_path: Path) -> None:
+    db = connect(tmp_path / "hotline.db")
+    try:
+        envelope = GOOD_ROWS["envelopes"]
+        insert(db, "envelopes", envelope)
+        with pytest.raises(
+            sqlite3.IntegrityError, match=r"envelopes\.line_id, envelopes\.direction"
+        ):
+            insert(db, "envelopes", envelope | {"message_id": "'ffffffffffffffffffffffffffffffff'"})
+        with pytest.raises(sqlite3.IntegrityError, match="message_id"):
+            insert(db, "envelopes", envelope | {"seq": "2"})
+        insert(
+            db,
+            "envelopes",
+            envelope | {"seq": "2", "message_id": "'f' || substr(hex(zeroblob(16)), 2)"},
+        )
+        assert db.execute("SELECT count(*) FROM envelopes").fetchone() == (2,)
     finally:
         db.close()
 

@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hotline.identity import KDF_PROFILES, StationKeys, seal_key_file
-from hotline.record import Direction, Precedence
+from hotline.record import Precedence
 from hotline.store import (
     LABEL_STORE_KEY,
+    Chains,
     Messages,
     RowCipher,
     StoreCorruptError,
@@ -21,7 +22,7 @@ from hotline.store import (
     sequenced_ad,
 )
 
-from .helpers import KEY, LINE, OTHER_LINE, raw
+from .helpers import KEY, LINE, OTHER_LINE, deliver, raw
 
 
 def queue(messages: Messages, text: str, key: str, line: bytes = LINE) -> str:
@@ -36,24 +37,11 @@ def queue(messages: Messages, text: str, key: str, line: bytes = LINE) -> str:
     return queued.message.id
 
 
-def receive(messages: Messages, text: str, seq: int) -> None:
-    messages.receive(
-        line_id=LINE,
-        peer="moscow",
-        direction=Direction.SECOND,
-        seq=seq,
-        precedence=Precedence.FLASH,
-        text=text,
-        sent_at_ms=1_750_000_000_000,
-        received_at_ms=1_750_000_000_100,
-    )
-
-
 def test_the_associated_data_is_the_documented_bytes() -> None:
     message_id = bytes.fromhex("00112233445566778899aabbccddeeff")
     assert outbox_ad(LINE, message_id) == b"\x06outbox" + LINE + message_id
-    assert sequenced_ad("inbox", LINE, 1, 5) == (
-        b"\x05inbox" + LINE + b"\x01" + b"\x00\x00\x00\x00\x00\x00\x00\x05"
+    assert sequenced_ad("envelopes", LINE, 1, 5) == (
+        b"\x09envelopes" + LINE + b"\x01" + b"\x00\x00\x00\x00\x00\x00\x00\x05"
     )
     with pytest.raises(ValueError, match="line id"):
         outbox_ad(LINE[:63], message_id)
@@ -83,9 +71,9 @@ def test_a_row_sealed_as_the_document_says_is_read(db: sqlite3.Connection, db_pa
     assert message.text == text and message.precedence is Precedence.FLASH
 
 
-def test_texts_are_not_in_clear_on_disk(messages: Messages, db_path: Path) -> None:
+def test_texts_are_not_in_clear_on_disk(messages: Messages, chains: Chains, db_path: Path) -> None:
     queue(messages, "RENDEZVOUS-AT-DAWN", "k1")
-    receive(messages, "OPERATION-NIGHTINGALE", 1)
+    deliver(chains, ["OPERATION-NIGHTINGALE"])
     on_disk = b"".join(
         path.read_bytes() for path in db_path.parent.iterdir() if path.name.startswith("hotline")
     )
@@ -94,13 +82,18 @@ def test_texts_are_not_in_clear_on_disk(messages: Messages, db_path: Path) -> No
 
 
 def swap(path: Path, table: str, a: str, b: str) -> None:
+    """Swap the sealed texts of two rows, named by their message ids."""
+    key = "message_id" if table == "envelopes" else "id"
     db = raw(path)
     rows = {
         row[0]: row[1:]
-        for row in db.execute(f"SELECT id, nonce, body FROM {table} WHERE id IN (?, ?)", (a, b))
+        for row in db.execute(
+            f"SELECT {key}, nonce, body FROM {table} WHERE {key} IN (?, ?)",
+            (a, b),
+        )
     }
-    db.execute(f"UPDATE {table} SET nonce = ?, body = ? WHERE id = ?", (*rows[b], a))
-    db.execute(f"UPDATE {table} SET nonce = ?, body = ? WHERE id = ?", (*rows[a], b))
+    db.execute(f"UPDATE {table} SET nonce = ?, body = ? WHERE {key} = ?", (*rows[b], a))
+    db.execute(f"UPDATE {table} SET nonce = ?, body = ? WHERE {key} = ?", (*rows[a], b))
     db.close()
 
 
@@ -111,42 +104,45 @@ def test_swapped_outbox_rows_fail_to_decrypt(messages: Messages, db_path: Path) 
         messages.outbox()
 
 
-def test_swapped_inbox_rows_fail_to_decrypt(messages: Messages, db_path: Path) -> None:
-    receive(messages, "one", 1)
-    receive(messages, "two", 2)
+def test_swapped_inbox_rows_fail_to_decrypt(
+    messages: Messages, chains: Chains, db_path: Path
+) -> None:
+    deliver(chains, ["one", "two"])
     first, second = (m.id for m in messages.inbox())
-    swap(db_path, "inbox", first, second)
-    with pytest.raises(StoreCorruptError, match="inbox message"):
+    swap(db_path, "envelopes", first, second)
+    with pytest.raises(StoreCorruptError, match="envelope SECOND #1 fails its integrity check"):
         messages.inbox()
 
 
 @pytest.mark.parametrize(
     ("table", "change"),
     [
-        ("inbox", "seq = 7"),
-        ("inbox", "direction = 0"),
-        ("inbox", "line_id = ?"),
+        ("envelopes", "seq = 7"),
+        ("envelopes", "direction = 0"),
+        ("envelopes", "line_id = ?"),
         ("outbox", "line_id = ?"),
         ("outbox", "id = 'ffffffffffffffffffffffffffffffff'"),
     ],
 )
 def test_a_row_moved_to_another_place_fails_to_decrypt(
-    messages: Messages, db_path: Path, table: str, change: str
+    messages: Messages, chains: Chains, db_path: Path, table: str, change: str
 ) -> None:
-    receive(messages, "received", 1)
+    deliver(chains, ["received"])
     queue(messages, "queued", "k1")
     db = raw(db_path)
     db.execute(f"UPDATE {table} SET {change}", (OTHER_LINE,) if "?" in change else ())
     db.close()
     with pytest.raises(StoreCorruptError):
-        messages.inbox() if table == "inbox" else messages.outbox()
+        messages.inbox() if table == "envelopes" else messages.outbox()
 
 
-def test_an_outbox_body_copied_into_the_inbox_fails(messages: Messages, db_path: Path) -> None:
-    receive(messages, "received", 1)
+def test_an_outbox_body_copied_into_the_inbox_fails(
+    messages: Messages, chains: Chains, db_path: Path
+) -> None:
+    deliver(chains, ["received"])
     queue(messages, "queued", "k1")
     db = raw(db_path)
-    db.execute("UPDATE inbox SET (nonce, body) = (SELECT nonce, body FROM outbox)")
+    db.execute("UPDATE envelopes SET (nonce, body) = (SELECT nonce, body FROM outbox)")
     db.close()
     with pytest.raises(StoreCorruptError):
         messages.inbox()

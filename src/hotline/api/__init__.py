@@ -35,6 +35,7 @@ from ._views import InboxView as InboxView
 from ._views import LineView as LineView
 from ._views import OutboxView as OutboxView
 from ._views import QueuedView as QueuedView
+from ._views import ResumedView as ResumedView
 from ._views import SendRequest as SendRequest
 from ._views import SendResult as SendResult
 from ._views import StationStatus as StationStatus

@@ -30,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._errors import ApiError, RequestTooLargeError, UnsupportedMediaTypeError
+from ._errors import ApiError, RequestInvalidError, RequestTooLargeError, UnsupportedMediaTypeError
 from ._openapi import OPENAPI
-from ._requests import MAX_REQUEST_BODY, parse_peer_filter, parse_send
-from ._views import Control
+from ._requests import MAX_REQUEST_BODY, _json_object, check_peer, parse_peer_filter, parse_send
+from ._views import Control, ResumedView
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -109,6 +109,22 @@ async def _json_body(request: Request) -> bytes:
     return bytes(body)
 
 
+async def _no_options(request: Request) -> None:
+    """Accept no body, or an empty JSON object: the route takes no options, and refuses any.
+
+    A body, if there is one, obeys the rules of every body (:func:`_json_body`), so a script
+    that sends ``{"force": true}`` learns that no such option exists rather than being obeyed
+    or ignored.
+    """
+    if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in (
+        request.headers
+    ):
+        return
+    unknown = sorted(_json_object(await _json_body(request)))
+    if unknown:
+        raise RequestInvalidError(f"unknown field {unknown[0]!r}")
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.code, str(exc))
@@ -154,12 +170,18 @@ def make_app(control: Control, *, token: str) -> Starlette:
         messages = await control.inbox(parse_peer_filter(request.query_params.multi_items()))
         return JSONResponse([message.to_json() for message in messages])
 
+    async def resume(request: Request) -> Response:
+        peer = check_peer(request.path_params["peer"])
+        await _no_options(request)
+        return JSONResponse(ResumedView(peer, await control.resume(peer)).to_json())
+
     return Starlette(
         routes=[
             Route("/v1/status", status, methods=["GET"]),
             Route("/v1/messages", send, methods=["POST"]),
             Route("/v1/outbox", outbox, methods=["GET"]),
             Route("/v1/inbox", inbox, methods=["GET"]),
+            Route("/v1/lines/{peer}/resume", resume, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
         ],
         middleware=[Middleware(_Guard, token=token)],

@@ -29,7 +29,8 @@ import httpx
 
 from ._errors import ERRORS_BY_CODE, ApiError, NotRunningError
 from ._files import DaemonInfo, read_token
-from ._views import InboxView, OutboxView, QueuedView, SendResult
+from ._requests import check_peer
+from ._views import InboxView, OutboxView, QueuedView, ResumedView, SendResult
 
 #: The daemon answers from memory or after one fsync; five seconds is a hung daemon or disk.
 DEFAULT_TIMEOUT = 5.0
@@ -150,6 +151,25 @@ class Client:
             NotRunningError, PeerUnknownError, StoreUnavailableError, ApiError: as for send.
         """
         return [InboxView.from_json(item) for item in self._list("/v1/inbox", peer)]
+
+    def resume(self, peer: str) -> int:
+        """Lift the halted directions of the line to ``peer`` (docs/operations.md first).
+
+        The name is checked here, as the daemon checks it, since it travels in the path. Not
+        retried after a timeout: a second call would lift nothing and report 0.
+
+        Returns:
+            How many directions were halted and are lifted now: 0, 1 or 2.
+
+        Raises:
+            NotRunningError: no daemon answers.
+            RequestInvalidError: ``peer`` cannot be a station name.
+            PeerUnknownError: no paired station has that name.
+            StoreUnavailableError: the daemon cannot write its store: nothing was lifted.
+            ApiError: no answer, or another refusal.
+        """
+        response = self._request("POST", f"/v1/lines/{check_peer(peer)}/resume")
+        return ResumedView.from_json(_json(response)).lifted
 
     def _list(self, path: str, peer: str | None) -> list[Any]:
         params = {} if peer is None else {"peer": peer}

@@ -57,6 +57,16 @@ _PEER_FILTER: Final = {
     "description": "Only this peer's messages.",
 }
 
+_NO_OPTIONS: Final = {
+    "required": False,
+    "description": "No body, or an empty object: the operation takes no options.",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "additionalProperties": False, "maxProperties": 0}
+        }
+    },
+}
+
 _SCHEMAS: Final[dict[str, Any]] = {
     "Error": {
         "type": "object",
@@ -170,6 +180,19 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "received_at": {**_TIME, "description": "When this station stored it."},
         },
     },
+    "Resumed": {
+        "type": "object",
+        "required": ["peer", "lifted"],
+        "properties": {
+            "peer": {"type": "string"},
+            "lifted": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2,
+                "description": "Halted directions lifted: 0 when nothing was halted.",
+            },
+        },
+    },
 }
 
 #: The document, as served.
@@ -223,6 +246,27 @@ OPENAPI: Final[dict[str, Any]] = {
                 "responses": {
                     "200": _json({"type": "array", "items": _ref("InboxMessage")}, "the inbox"),
                     **_errors(404, 422, 503),
+                },
+            }
+        },
+        "/v1/lines/{peer}/resume": {
+            "post": {
+                "operationId": "resume",
+                "summary": "Lift the halted directions of a line, after investigating them"
+                " (docs/operations.md); the line's session is closed and the next one resyncs.",
+                "parameters": [
+                    {
+                        "name": "peer",
+                        "in": "path",
+                        "required": True,
+                        "schema": _PEER,
+                        "example": "moscow",
+                    }
+                ],
+                "requestBody": _NO_OPTIONS,
+                "responses": {
+                    "200": _json(_ref("Resumed"), "the halts lifted (none, if none was halted)"),
+                    **_errors(400, 404, 413, 415, 422, 503),
                 },
             }
         },

@@ -206,11 +206,24 @@ class InboxView(_View):
         return f"InboxView({self.id}, peer={self.peer!r}, seq={self.seq})"
 
 
+@dataclass(frozen=True, slots=True)
+class ResumedView(_View):
+    """The answer of ``POST /v1/lines/{peer}/resume``: the operator lifted the line's halts.
+
+    Attributes:
+        peer: the peer of the line.
+        lifted: how many halted directions were lifted: 0 (nothing was halted), 1 or 2.
+    """
+
+    peer: str
+    lifted: int
+
+
 class Control(Protocol):
     """What the API may ask of the daemon.
 
-    The message methods raise the errors of :mod:`hotline.api` that carry a ``code``
-    (:class:`PeerUnknownError`, :class:`IdempotencyConflictError`,
+    The message methods and ``resume`` raise the errors of :mod:`hotline.api` that carry a
+    ``code`` (:class:`PeerUnknownError`, :class:`IdempotencyConflictError`,
     :class:`StoreUnavailableError`, :class:`RequestInvalidError`); the app answers each with
     its status.
     """
@@ -226,3 +239,10 @@ class Control(Protocol):
 
     async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
         """Return the messages received, in delivery order (one peer's, if given)."""
+
+    async def resume(self, peer: str) -> int:
+        """Lift the halted directions of the line to ``peer``; return how many (0, 1 or 2).
+
+        Only an operator lifts a halt, after investigating it (docs/operations.md): the line's
+        session is closed, so the next one resyncs from the store.
+        """

@@ -20,6 +20,7 @@ from ._daemon import serve, status
 from ._messages import inbox, outbox, send
 from ._options import Home, RootOptions
 from ._pairing import pair, peers, unpair
+from ._resume import resume
 from ._station import card, fingerprint, init
 
 app = typer.Typer(
@@ -46,7 +47,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _command in (init, card, fingerprint, pair, peers, unpair, serve, status, send, outbox, inbox):
+for _command in (
+    *(init, card, fingerprint, pair, peers, unpair),  # offline; then the daemon's commands
+    *(serve, status, send, outbox, inbox, resume),
+):
     app.command()(_command)
 
 

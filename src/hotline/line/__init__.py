@@ -18,6 +18,7 @@ from ._line import Line as Line
 from ._line import LinePeer as LinePeer
 from ._line import LineState as LineState
 from ._line import LineStatus as LineStatus
+from ._line import SessionObserver as SessionObserver
 from ._listener import Listener as Listener
 from ._ratelimit import RateLimiter as RateLimiter
 from ._ratelimit import Verdict as Verdict

@@ -33,7 +33,7 @@ import logging
 import socket
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final, Protocol
 
 from hotline.handshake import ProofError, ReplayError, StaleTimestampError, UnknownPeerError
@@ -45,6 +45,7 @@ from hotline.session import (
     ConnectionState,
     ConnectionTerminated,
     Event,
+    Frame,
     FrameError,
     Hello,
     Msg1FloodError,
@@ -212,22 +213,34 @@ class SessionProtocol(asyncio.Protocol):
         self._end("connection lost" if exc is None else f"connection lost: {exc}", abort=False)
 
     def pause_writing(self) -> None:
-        """The transport's buffer is full: senders wait, and we stop reading.
+        """The transport's buffer is above its high-water mark: senders wait.
 
-        Every PING we read queues a PONG: a peer that sends PINGs and never reads would grow our
-        buffer without end. Not reading until it reads pushes the back-pressure onto it.
+        Reading goes on. Two stations that both stopped reading while their buffers were full
+        would wait on each other for ever (both send envelopes at full speed); what bounds our
+        buffer instead is that senders await :meth:`wait_writable`, and a peer that makes it
+        grow anyway (PINGs it never reads the PONGs of) is dropped at ``MAX_WRITE_BUFFER``.
         """
         self._writable.clear()
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.pause_reading()
 
     def resume_writing(self) -> None:
-        """The transport's buffer drained: senders go on, and so does reading."""
+        """The transport's buffer drained: senders go on."""
         self._writable.set()
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.resume_reading()
 
     # --- Sending -------------------------------------------------------------------------------
+
+    def send_frames(self, frames: Iterable[Frame]) -> None:
+        """Send application frames on the established session, in order, in one write.
+
+        Raises:
+            LocalProtocolError: the session is not established (or ended), or a frame is not
+                of the session's codec.
+        """
+        now = time.time()
+        try:
+            for frame in frames:
+                self._connection.send_frame(frame, now)
+        finally:
+            self._pump()
 
     def send_data(self, payload: bytes) -> None:
         """Send one DATA frame on the established session.

@@ -45,10 +45,12 @@ from hotline.handshake import (
 )
 from hotline.logfmt import log_event
 from hotline.session import (
+    SESSION_FRAMES,
     CloseReason,
     Connection,
     Event,
     Frame,
+    FrameCodec,
     FrameReceived,
     Hello,
     PeerTimestamps,
@@ -82,6 +84,21 @@ class LineState(enum.Enum):
     UP = "up"  #: an established session
     DOWN = "down"  #: the session was lost or attempts failed; redialling with backoff
     CLOSED = "closed"  #: stopped (the station is shutting down, or the peer was unpaired)
+
+
+class SessionObserver(Protocol):
+    """What runs over the line's session (the station's courier): told when the line's session
+    changes and given its application frames. Frames of a stream that is not (or no longer) the
+    line's session never reach it, so it sees one session at a time."""
+
+    def session_up(self, session: SessionProtocol) -> None:
+        """``session`` became the line's session (after ``session_down`` of the one before)."""
+
+    def frame_received(self, session: SessionProtocol, frame: Frame) -> None:
+        """The line's session received ``frame`` (any application frame but HELLO)."""
+
+    def session_down(self, session: SessionProtocol) -> None:
+        """``session`` is no longer the line's session (lost, replaced or closed)."""
 
 
 class Ledger(Protocol):
@@ -156,7 +173,8 @@ class Line:
         refusals: RefusalLog,
         timing: LineTiming,
         session_timing: SessionTiming,
-        on_frame: Callable[[Frame], None] | None = None,
+        observer: SessionObserver | None = None,
+        codec: FrameCodec = SESSION_FRAMES,
         rng: random.Random | None = None,
     ) -> None:
         """Args:
@@ -166,7 +184,8 @@ class Line:
         refusals: logs failed inbound handshakes (rate-limited).
         timing: heartbeats, silence timeout, redial cap.
         session_timing: the session's rekey timers (the protocol's unless testing).
-        on_frame: receives every application frame but HELLO (later issues: envelopes).
+        observer: told of the line's sessions and given their frames (the courier).
+        codec: the frames the line's sessions speak.
         rng: the random source of the dial jitter.
         """
         self._peer = peer
@@ -175,7 +194,8 @@ class Line:
         self._refusals = refusals
         self._timing = timing
         self._session_timing = session_timing
-        self._on_frame = on_frame
+        self._observer = observer
+        self._codec = codec
         # The jitter needs independence between stations, not secrecy.
         self._backoff = Backoff(timing.dial_backoff_max, rng=rng or random.Random())  # noqa: S311
         self._dial_failures = RateLimiter(timing.refusal_log_interval)
@@ -389,16 +409,19 @@ class Line:
                 )
         elif (
             isinstance(event, FrameReceived)
-            and self._on_frame is not None
+            and self._observer is not None
+            and session is self._session
             and not isinstance(event.frame, Hello)
         ):
-            self._on_frame(event.frame)
+            self._observer.frame_received(session, event.frame)
 
     def session_ended(self, session: SessionProtocol, reason: str) -> None:
         """Forget the stream; if it was the line's session, the line is down."""
         self._streams.discard(session)
         if session is self._session:
             self._session = None
+            if self._observer is not None:
+                self._observer.session_down(session)
             up_for = time.time() - (session.established_at or time.time())
             # Only a session that lived resets the backoff: one that dies at once (a peer that
             # accepts then drops us) must not make us redial every quarter second forever.
@@ -431,6 +454,7 @@ class Line:
             self._local,
             self._peer.paired,
             timestamps=self._peer.timestamps,
+            codec=self._codec,
             timing=self._session_timing,
         )
 
@@ -452,6 +476,8 @@ class Line:
         if keep is not new:
             new.close(CloseReason.REPLACED, "crossing dial")
             return
+        if current is not None and self._observer is not None:
+            self._observer.session_down(current)
         self._session = new
         self._state = LineState.UP
         self._needs_dial.clear()
@@ -467,6 +493,8 @@ class Line:
         )
         if current is not None:
             current.close(CloseReason.REPLACED, "replaced by a newer session")
+        if self._observer is not None:
+            self._observer.session_up(new)
 
     def _dial_failed(self, address: str, reason: str) -> None:
         if self._dial_failures.check((address, reason), self._loop.time()).log:

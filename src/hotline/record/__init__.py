@@ -47,8 +47,11 @@ from ._hashing import GENESIS as GENESIS
 from ._hashing import ZERO_HASH as ZERO_HASH
 from ._hashing import ChainRef as ChainRef
 from ._hashing import record_hash as record_hash
+from ._head import CHAIN_HEAD_LEN as CHAIN_HEAD_LEN
 from ._head import ChainHead as ChainHead
+from ._nack import MAX_NACK_LEN as MAX_NACK_LEN
 from ._nack import Nack as Nack
+from ._receipt import RECEIPT_LEN as RECEIPT_LEN
 from ._receipt import Receipt as Receipt
 from ._signed import Signer as Signer
 from ._statement import Statement as Statement

@@ -29,6 +29,7 @@ from ._frames import Data as Data
 from ._frames import Flight as Flight
 from ._frames import Frame as Frame
 from ._frames import FrameCodec as FrameCodec
+from ._frames import FrameReader as FrameReader
 from ._frames import Hello as Hello
 from ._frames import Ping as Ping
 from ._frames import Pong as Pong

@@ -8,8 +8,8 @@ too long or too short, or any byte is left over. The codec is a :class:`FrameCod
 frame classes, so a later issue adds its frame types (envelope, receipt, ...) by extending the
 codec, without touching the session's receive loop.
 
-Parsing uses a cursor (``_Reader``) that checks each length before it reads, as aioquic's
-``Buffer`` does.
+Parsing uses a cursor (:class:`FrameReader`) that checks each length before it reads, as
+aioquic's ``Buffer`` does; it is public so that later issues parse their bodies the same way.
 """
 
 from __future__ import annotations
@@ -57,8 +57,13 @@ CLOSE_TEXT_FORBIDDEN: Final = re.compile(
 _Code = TypeVar("_Code", bound=enum.IntEnum)
 
 
-class _Reader:
-    """A cursor over one frame body: every pull checks its length first."""
+class FrameReader:
+    """A cursor over one frame body: every pull checks its length first.
+
+    Raises:
+        FrameError: (from every pull) fewer bytes left than asked for; (from :meth:`end`)
+            bytes left over.
+    """
 
     __slots__ = ("_data", "_pos")
 
@@ -75,6 +80,12 @@ class _Reader:
 
     def pull_u8(self) -> int:
         return self.pull_bytes(1)[0]
+
+    def pull_u16(self) -> int:
+        return int.from_bytes(self.pull_bytes(2), "big")
+
+    def pull_u32(self) -> int:
+        return int.from_bytes(self.pull_bytes(4), "big")
 
     def pull_u64(self) -> int:
         return int.from_bytes(self.pull_bytes(8), "big")
@@ -153,7 +164,7 @@ class _Opaque(Frame):
         return cls(body)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Hello(_Opaque):
     """Opens the conversation on a fresh session; later issues put the sync heads in its body
     (at most ``MAX_HELLO_LEN`` bytes)."""
@@ -162,7 +173,7 @@ class Hello(_Opaque):
     MAX_BODY: ClassVar[int] = MAX_HELLO_LEN
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Data(_Opaque):
     """Opaque application bytes, as many as fit in one frame (``MAX_DATA_LEN``)."""
 
@@ -190,7 +201,7 @@ class _Heartbeat(Frame):
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        reader = _Reader(body)
+        reader = FrameReader(body)
         frame = cls(reader.pull_u64(), reader.pull_u64())
         reader.end()
         return frame
@@ -257,7 +268,7 @@ class Rekey(Frame):
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        reader = _Reader(body)
+        reader = FrameReader(body)
         flight = reader.pull_code(Flight, "handshake flight")
         handshake_id = reader.pull_u64()
         message = reader.pull_bytes(FLIGHT_LEN[flight])
@@ -284,7 +295,7 @@ class Switch(Frame):
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        reader = _Reader(body)
+        reader = FrameReader(body)
         frame = cls(reader.pull_u64())
         reader.end()
         return frame
@@ -328,7 +339,7 @@ class Close(Frame):
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        reader = _Reader(body)
+        reader = FrameReader(body)
         reason = reader.pull_code(CloseReason, "close reason")
         length = reader.pull_u8()
         if length > MAX_CLOSE_TEXT_LEN:

@@ -2,6 +2,8 @@
 
 from ._config import ConfigError as ConfigError
 from ._config import StationConfig as StationConfig
+from ._crashpoints import CRASH_EXIT_STATUS as CRASH_EXIT_STATUS
+from ._crashpoints import CRASHPOINTS as CRASHPOINTS
 from ._daemon import AlreadyRunningError as AlreadyRunningError
 from ._daemon import ListenError as ListenError
 from ._daemon import serve as serve

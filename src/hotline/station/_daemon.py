@@ -44,12 +44,15 @@ from hotline.api import (
     InboxView,
     LineView,
     OutboxView,
+    PeerUnknownError,
     SendRequest,
     SendResult,
     StationStatus,
+    StoreUnavailableError,
     load_or_create_token,
     make_app,
 )
+from hotline.delivery import DELIVERY_FRAMES
 from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import (
     LocalCredentials,
@@ -61,9 +64,13 @@ from hotline.handshake import (
 from hotline.identity import Card, Peer, PeerRegistry, PeersFileError, line_id
 from hotline.line import Line, LinePeer, LineStatus, Listener, RefusalLog, split_address
 from hotline.logfmt import log_event
-from hotline.session import PeerTimestamps, SessionTiming
-from hotline.store import LABEL_STORE_KEY, Store, StoreThread
+from hotline.record import direction_of
+from hotline.session import CloseReason, PeerTimestamps, SessionTiming
+from hotline.signatures import SigningKeys, VerifyKeys
+from hotline.store import LABEL_STORE_KEY, Store, StoreError, StoreThread
 
+from ._courier import Courier
+from ._crashpoints import arm_from_environment
 from ._desk import MessageDesk
 from ._home import UnlockedStation
 from ._loop import new_event_loop
@@ -109,6 +116,7 @@ def serve(station: UnlockedStation) -> None:
         ConfigError: ``[testing]`` is out of bounds.
     """
     check_crypto_support()
+    arm_from_environment()
     home = station.home.path
     session_timing = station.config.session_timing()
     with _single_daemon(home):
@@ -193,13 +201,16 @@ class Daemon:
         self._station = station
         self._config = station.config
         self._store = store
-        self._desk = MessageDesk(messages, self._line_ids)
+        self._messages = messages
+        self._desk = MessageDesk(messages, self._line_ids, self._queued)
         self._session_timing = session_timing
         keys = station.keys
         self._local = LocalCredentials(keys.x25519, keys.ed25519, keys.mldsa87)
+        self._signer = SigningKeys(keys.ed25519, keys.mldsa87)
         self._card = station.card()
         self._refusals = RefusalLog(self._config.line.refusal_log_interval)
         self._lines: dict[bytes, Line] = {}
+        self._couriers: dict[bytes, Courier] = {}
         self._paired: dict[bytes, PairedPeer] = {}
         #: The fingerprint (name and all three keys) each line was built for.
         self._pinned: dict[bytes, bytes] = {}
@@ -226,6 +237,37 @@ class Daemon:
     async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
         """The messages received, for ``GET /v1/inbox``."""
         return await self._desk.inbox(peer)
+
+    async def resume(self, peer: str) -> int:
+        """Lift the halts of the line to ``peer`` (``hotline resume``); return how many.
+
+        The line's session is closed, so the next one starts from the store: a fresh SYNC, a
+        fresh validator, sending again.
+
+        Raises:
+            PeerUnknownError: no active pairing has that name.
+            StoreUnavailableError: the store failed: nothing was lifted.
+        """
+        line = next((line for line in self._lines.values() if line.name == peer), None)
+        if line is None:
+            raise PeerUnknownError(f"no paired station is named {peer!r} (see peers)")
+        line_id = line.peer.paired.line_id
+        future = self._messages.submit_chains(lambda chains: chains.resume(line_id))
+        try:
+            lifted = await asyncio.wrap_future(future)
+        except StoreError as exc:
+            raise StoreUnavailableError(str(exc)) from None
+        log_event(_log, logging.WARNING, "halts lifted by the operator", peer=peer, halts=lifted)
+        session = line.session
+        if lifted and session is not None:
+            session.close(CloseReason.NORMAL, "halt lifted; resyncing")
+        return lifted
+
+    def _queued(self, line_id: bytes) -> None:
+        """A message was queued on ``line_id``: its courier may sequence it."""
+        for courier in self._couriers.values():
+            if courier.line_id == line_id:
+                courier.wake()
 
     def _line_ids(self) -> dict[str, bytes]:
         """The active pairings: peer name -> line id."""
@@ -383,7 +425,8 @@ class Daemon:
         for key in [key for key in self._paired if key not in self._lines]:
             del self._paired[key]
             self._pinned.pop(key, None)
-        added = []
+            self._couriers.pop(key, None)
+        added: list[Line] = []
         for key, peer in active.items():
             line = self._lines.get(key)
             if line is not None:
@@ -396,6 +439,8 @@ class Daemon:
             )
             self._paired[key] = paired
             self._pinned[key] = peer.card.fingerprint.digest
+            courier = self._courier(peer, paired)
+            self._couriers[key] = courier
             line = Line(
                 self._line_peer(peer, paired),
                 self._local,
@@ -403,12 +448,26 @@ class Daemon:
                 refusals=self._refusals,
                 timing=self._config.line,
                 session_timing=self._session_timing,
+                observer=courier,
+                codec=DELIVERY_FRAMES,
             )
             self._lines[key] = line
             added.append(line)
         assert self._listener is not None
         self._listener.table = PeerTable(self._paired.values())
         return removed, added
+
+    def _courier(self, peer: Peer, paired: PairedPeer) -> Courier:
+        return Courier(
+            peer=peer.name,
+            line_id=paired.line_id,
+            direction=direction_of(self._card.fingerprint.digest, peer.card.fingerprint.digest),
+            signer=self._signer,
+            own_keys=self._signer.public(),
+            peer_keys=VerifyKeys(paired.keys.ed25519, paired.keys.mldsa),
+            store=self._messages,
+            stored_hash=self._store.hash_at,
+        )
 
     async def _watch_peers(self) -> None:
         """Re-read peers.json whenever its stat changes (pair/unpair while serving)."""

@@ -39,6 +39,8 @@ from hotline.store import (
     StoreThread,
 )
 
+from ._crashpoints import crashpoint
+
 _log = logging.getLogger("hotline.station")
 
 T = TypeVar("T")
@@ -71,13 +73,20 @@ def _inbox_view(message: InboxMessage) -> InboxView:
 class MessageDesk:
     """The message half of :class:`hotline.api.Control`, over the store's thread."""
 
-    def __init__(self, store: StoreThread, lines: Callable[[], Mapping[str, bytes]]) -> None:
+    def __init__(
+        self,
+        store: StoreThread,
+        lines: Callable[[], Mapping[str, bytes]],
+        queued: Callable[[bytes], None],
+    ) -> None:
         """Args:
         store: the store's thread.
         lines: returns the active pairings, peer name -> line id (revoked ones are absent).
+        queued: told the line id of each message newly queued (its courier sends it).
         """
         self._store = store
         self._lines = lines
+        self._queued = queued
 
     async def send(self, request: SendRequest) -> SendResult:
         """Queue ``request`` durably (see :meth:`hotline.store.Messages.queue`).
@@ -101,7 +110,10 @@ class MessageDesk:
                 now_ms=now_ms,
             )
         )
+        crashpoint("queue.after_commit")
         message = queued.message
+        if queued.created:
+            self._queued(line_id)
         log_event(
             _log,
             logging.INFO,

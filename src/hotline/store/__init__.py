@@ -1,13 +1,18 @@
 """The station's store: SQLite in WAL mode with synchronous=FULL, schema by ``user_version``.
 
 Texts are sealed at rest with a subkey of the data key (docs/record-format.md §12); the
-daemon's message work runs in the store's own thread (:class:`StoreThread`).
+daemon's message work runs in the store's own thread (:class:`StoreThread`): the operator's
+outbox and inbox (:class:`Messages`) and delivery's durable steps (:class:`Chains`).
 """
 
+from ._chains import Chains as Chains
+from ._chains import LineBook as LineBook
+from ._chains import Sequenced as Sequenced
 from ._db import MIGRATIONS as MIGRATIONS
 from ._db import SCHEMA_VERSION as SCHEMA_VERSION
 from ._db import connect as connect
 from ._errors import DuplicateKeyError as DuplicateKeyError
+from ._errors import HaltedError as HaltedError
 from ._errors import StoreCorruptError as StoreCorruptError
 from ._errors import StoreError as StoreError
 from ._errors import StoreWriteError as StoreWriteError

@@ -74,6 +74,69 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ) STRICT;
     CREATE INDEX inbox_by_peer ON inbox (peer, position);
     """,
+    # 3: delivery (docs/record-format.md §3-7, §12). ``envelopes`` holds both directions of
+    # every line, in the order they were stored (``rowid``): the header in clear (hashes, times,
+    # sizes), the body sealed. The inbox is now the peer's MESSAGE and TEST envelopes, so the
+    # v2 ``inbox`` table goes: no release ever delivered a message, it is always empty.
+    # ``heads``, ``receipts`` and ``nacks`` keep each signed item as it was signed (never
+    # re-signed); ``halts`` names the directions stopped until an operator resumes them. Two
+    # partial indexes let sequencing and receipts touch only the rows they move, however long
+    # the backlog of queued messages.
+    """
+    DROP INDEX inbox_by_peer;
+    DROP TABLE inbox;
+    CREATE TABLE envelopes (
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        peer             TEXT NOT NULL,
+        direction        INTEGER NOT NULL CHECK (direction IN (0, 1)),
+        incoming         INTEGER NOT NULL CHECK (incoming IN (0, 1)),
+        seq              INTEGER NOT NULL CHECK (seq >= 1),
+        hash             BLOB NOT NULL CHECK (length(hash) = 64),
+        header           BLOB NOT NULL CHECK (length(header) = 296),
+        kind             INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 3),
+        precedence       INTEGER NOT NULL CHECK (precedence BETWEEN 0 AND 3),
+        sequenced_at_ms  INTEGER NOT NULL CHECK (sequenced_at_ms >= 0),
+        stored_at_ms     INTEGER NOT NULL CHECK (stored_at_ms >= 0),
+        message_id       TEXT NOT NULL UNIQUE CHECK (length(message_id) = 32),
+        nonce            BLOB NOT NULL CHECK (length(nonce) = 12),
+        body             BLOB NOT NULL,
+        UNIQUE (line_id, direction, seq)
+    ) STRICT;
+    CREATE TABLE heads (
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        direction        INTEGER NOT NULL CHECK (direction IN (0, 1)),
+        seq              INTEGER NOT NULL CHECK (seq >= 1),
+        item             BLOB NOT NULL,
+        PRIMARY KEY (line_id, direction, seq)
+    ) STRICT;
+    CREATE TABLE receipts (
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        direction        INTEGER NOT NULL CHECK (direction IN (0, 1)),
+        seq              INTEGER NOT NULL CHECK (seq >= 1),
+        issued           INTEGER NOT NULL CHECK (issued IN (0, 1)),
+        item             BLOB NOT NULL,
+        stored_at_ms     INTEGER NOT NULL CHECK (stored_at_ms >= 0),
+        PRIMARY KEY (line_id, direction, seq)
+    ) STRICT;
+    CREATE TABLE nacks (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        direction        INTEGER NOT NULL CHECK (direction IN (0, 1)),
+        issued           INTEGER NOT NULL CHECK (issued IN (0, 1)),
+        item             BLOB NOT NULL,
+        stored_at_ms     INTEGER NOT NULL CHECK (stored_at_ms >= 0)
+    ) STRICT;
+    CREATE TABLE halts (
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        direction        INTEGER NOT NULL CHECK (direction IN (0, 1)),
+        nack_id          INTEGER NOT NULL REFERENCES nacks (id),
+        since_ms         INTEGER NOT NULL CHECK (since_ms >= 0),
+        PRIMARY KEY (line_id, direction)
+    ) STRICT;
+    CREATE INDEX outbox_queued ON outbox (line_id, precedence DESC, position)
+        WHERE state = 'queued';
+    CREATE INDEX outbox_in_flight ON outbox (line_id, seq) WHERE state = 'sequenced';
+    """,
 )
 
 #: The schema version this code writes and reads.

@@ -26,3 +26,7 @@ class StoreCorruptError(StoreError):
 
 class DuplicateKeyError(StoreError):
     """An idempotency key already names another message (other peer, text or precedence)."""
+
+
+class HaltedError(StoreError):
+    """A direction is halted after a NACK: nothing is stored in it until an operator resumes."""

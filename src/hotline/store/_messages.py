@@ -1,5 +1,8 @@
 """The operator's messages at rest: the outbox (queued to send) and the inbox (received).
 
+The inbox is not a table of its own: it is the peer's MESSAGE and TEST envelopes, which
+:meth:`~hotline.store.Chains.deliver` stored (with their heads and the receipt) in one commit.
+
 "Queued" means durable (DESIGN.md, reliability contract): :meth:`Messages.queue` returns only
 after its transaction committed with ``synchronous=FULL``, so the operator is told the id of a
 message that survives a crash or a power cut. Every method is one transaction.
@@ -25,11 +28,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from hotline.constants import MAX_TEXT_LEN
-from hotline.record import Direction, Precedence
+from hotline.record import Direction, MessageBody, Precedence
 
 from ._db import transaction
-from ._errors import DuplicateKeyError
-from ._sealing import INBOX, MESSAGE_ID_LEN, RowCipher, outbox_ad, sequenced_ad
+from ._errors import DuplicateKeyError, StoreCorruptError
+from ._sealing import (
+    ENVELOPE_COLUMNS,
+    MESSAGE_ID_LEN,
+    RowCipher,
+    open_envelope,
+    open_outbox,
+    outbox_ad,
+)
 
 
 class OutboxState(enum.Enum):
@@ -122,8 +132,10 @@ def _utf8(text: str) -> bytes:
 
 
 _OUTBOX_COLUMNS: Final = "id, line_id, peer, precedence, queued_at_ms, state, seq, nonce, body"
-_INBOX_COLUMNS: Final = (
-    "id, line_id, peer, direction, seq, precedence, sent_at_ms, received_at_ms, nonce, body"
+#: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored.
+_INBOX: Final = (
+    f"SELECT message_id, peer, stored_at_ms, {ENVELOPE_COLUMNS} FROM envelopes"  # noqa: S608
+    " WHERE incoming = 1 AND kind IN (1, 2) AND (?1 IS NULL OR peer = ?1) ORDER BY rowid"
 )
 
 
@@ -238,56 +250,6 @@ class Messages:
             ).fetchall()
         return [self._outbox_message(row) for row in rows]
 
-    def receive(
-        self,
-        *,
-        line_id: bytes,
-        peer: str,
-        direction: Direction,
-        seq: int,
-        precedence: Precedence,
-        text: str,
-        sent_at_ms: int,
-        received_at_ms: int,
-    ) -> InboxMessage:
-        """Store a message delivered from a peer (the delivery issue calls this).
-
-        Raises:
-            ValueError: a bad text.
-            StoreError: the write failed, or ``(line_id, direction, seq)`` is already stored.
-        """
-        data = _utf8(text)
-        direction, precedence = Direction(direction), Precedence(precedence)
-        message_id = secrets.token_hex(MESSAGE_ID_LEN)
-        nonce, body = self._cipher.seal(sequenced_ad(INBOX, line_id, direction, seq), data)
-        with transaction(self._db, self._path):
-            self._db.execute(
-                f"INSERT INTO inbox ({_INBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                (
-                    message_id,
-                    line_id,
-                    peer,
-                    int(direction),
-                    seq,
-                    int(precedence),
-                    sent_at_ms,
-                    received_at_ms,
-                    nonce,
-                    body,
-                ),
-            )
-        return InboxMessage(
-            message_id,
-            line_id,
-            peer,
-            direction,
-            seq,
-            precedence,
-            text,
-            sent_at_ms,
-            received_at_ms,
-        )
-
     def inbox(self, peer: str | None = None) -> list[InboxMessage]:
         """Return the received messages in the order they were delivered.
 
@@ -299,17 +261,12 @@ class Messages:
             StoreCorruptError: a row fails to decrypt.
         """
         with transaction(self._db, self._path, write=False):
-            rows = self._db.execute(
-                f"SELECT {_INBOX_COLUMNS} FROM inbox"  # noqa: S608
-                " WHERE ?1 IS NULL OR peer = ?1 ORDER BY position",
-                (peer,),
-            ).fetchall()
+            rows = self._db.execute(_INBOX, (peer,)).fetchall()
         return [self._inbox_message(row) for row in rows]
 
     def _outbox_message(self, row: tuple[Any, ...]) -> OutboxMessage:
         message_id, line_id, peer, precedence, queued_at, state, seq, nonce, body = row
-        ad = outbox_ad(line_id, bytes.fromhex(message_id))
-        text = self._cipher.open(ad, nonce, body, f"outbox message {message_id}")
+        text = open_outbox(self._cipher, line_id, message_id, nonce, body)
         return OutboxMessage(
             message_id,
             line_id,
@@ -322,19 +279,19 @@ class Messages:
         )
 
     def _inbox_message(self, row: tuple[Any, ...]) -> InboxMessage:
-        message_id, line_id, peer, direction, seq, precedence, sent_at, received_at, nonce, body = (
-            row
-        )
-        ad = sequenced_ad(INBOX, line_id, direction, seq)
-        text = self._cipher.open(ad, nonce, body, f"inbox message {message_id}")
+        message_id, peer, stored_at, *place = row
+        envelope = open_envelope(self._cipher, place)
+        header, body = envelope.header, envelope.body
+        if not isinstance(body, MessageBody):  # the clear ``kind`` column was altered
+            raise StoreCorruptError(f"the store's inbox message {message_id} is not a message")
         return InboxMessage(
             message_id,
-            line_id,
+            header.line_id,
             peer,
-            Direction(direction),
-            seq,
-            Precedence(precedence),
-            text.decode("utf-8"),
-            sent_at,
-            received_at,
+            header.direction,
+            header.seq,
+            header.precedence,
+            body.text,
+            header.sequenced_at_ms,
+            stored_at,
         )

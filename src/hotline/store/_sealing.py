@@ -6,12 +6,15 @@ fresh random 12-byte nonce stored beside it, and associated data naming its plac
 
     ad = u8 len(table) || table (ASCII) || line_id (64) || key fields of the row
 
-    inbox   (received, sequenced):  key fields = u8 direction || u64 seq
-    outbox  (queued, no seq yet):   key fields = message id (16 bytes)
+    envelopes (sequenced, either direction):  key fields = u8 direction || u64 seq
+    outbox    (queued, no seq yet):           key fields = message id (16 bytes)
 
 So a sealed text moved to another row, line, direction, sequence number or message fails to
 decrypt instead of being shown as that row's: someone who can write the database but not read
-the keys cannot swap two messages. Random nonces are safe here: a station seals far fewer than
+the keys cannot swap two messages. An envelope's body is sealed, its header is not (hashes,
+times and sizes only): opened, the body must still match the header's ``body_hash``.
+
+Random nonces are safe here: a station seals far fewer than
 2**32 rows under one key (NIST SP 800-38D §8.3).
 """
 
@@ -19,12 +22,14 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hotline.constants import LINE_ID_LEN
+from hotline.record import Direction, Envelope, RecordError
 
 from ._errors import StoreCorruptError
 
@@ -38,7 +43,7 @@ NONCE_LEN: Final = 12
 MESSAGE_ID_LEN: Final = 16
 
 OUTBOX: Final = "outbox"
-INBOX: Final = "inbox"
+ENVELOPES: Final = "envelopes"
 
 
 def _place(table: str, line_id: bytes, fields: bytes) -> bytes:
@@ -100,3 +105,57 @@ class RowCipher:
                 f"the store's {what} fails its integrity check: altered, moved from another"
                 " row, or sealed with another station's key"
             ) from None
+
+
+def open_outbox(
+    cipher: RowCipher, line_id: bytes, message_id: str, nonce: bytes, body: bytes
+) -> bytes:
+    """Return the UTF-8 text of the outbox row of ``message_id`` (32 hex digits).
+
+    Raises:
+        StoreCorruptError: the row fails its integrity check.
+    """
+    ad = outbox_ad(line_id, bytes.fromhex(message_id))
+    return cipher.open(ad, nonce, body, f"outbox message {message_id}")
+
+
+def seal_envelope(cipher: RowCipher, envelope: Envelope) -> tuple[bytes, bytes]:
+    """Return ``(nonce, sealed body)`` of an envelope, bound to its line, direction and seq."""
+    header = envelope.header
+    if envelope.body is None:
+        raise ValueError("a redacted envelope has no body to store")
+    ad = sequenced_ad(ENVELOPES, header.line_id, header.direction, header.seq)
+    return cipher.seal(ad, envelope.body.encode())
+
+
+#: The columns of an ``envelopes`` row that :func:`open_envelope` takes, in its order.
+ENVELOPE_COLUMNS: Final = "line_id, direction, seq, hash, header, nonce, body"
+
+
+def open_envelope(cipher: RowCipher, row: Sequence[Any]) -> Envelope:
+    """Return the envelope stored in a row of ``envelopes``, checked against the row's place.
+
+    Args:
+        cipher: the store's cipher.
+        row: the row's :data:`ENVELOPE_COLUMNS`.
+
+    Raises:
+        StoreCorruptError: the body fails to open, does not match the header, or the header
+            is not the one of this line, direction, seq and hash.
+    """
+    line_id, direction, seq, envelope_hash, header, nonce, body = row
+    what = f"envelope {Direction(direction).name} #{seq}"
+    data = cipher.open(sequenced_ad(ENVELOPES, line_id, direction, seq), nonce, body, what)
+    try:
+        envelope = Envelope.decode(header + data)
+    except RecordError as exc:
+        raise StoreCorruptError(f"the store's {what} does not decode: {exc}") from None
+    stored = envelope.header
+    if (stored.line_id, stored.direction, stored.seq, stored.hash) != (
+        line_id,
+        direction,
+        seq,
+        envelope_hash,
+    ):
+        raise StoreCorruptError(f"the store's {what} holds another envelope's header")
+    return envelope

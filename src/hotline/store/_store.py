@@ -20,6 +20,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from hotline.record import Direction
+
+from ._chains import hash_at
 from ._db import connect, transaction
 
 
@@ -89,6 +92,17 @@ class Store:
                 (peer_static,),
             ).fetchone()
         return HandshakeRecord() if row is None else HandshakeRecord(*row)
+
+    def hash_at(self, line_id: bytes, direction: Direction, seq: int) -> bytes | None:
+        """Return the envelope hash stored at ``(line_id, direction, seq)``, or None.
+
+        Read on the event loop: an indexed lookup in WAL mode, which the store thread's
+        commits never block.
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+        return hash_at(self._db, self._path, line_id, direction, seq)
 
     def record_sent(self, peer_static: bytes, timestamp: int) -> None:
         """Persist that a msg1 with ``timestamp`` was sent to the peer (kept if higher)."""

@@ -6,7 +6,9 @@ message work runs here: one thread, which opens its own connection (sqlite3 conn
 in the thread that made them) and runs submitted calls one at a time, in order. One writer
 thread also means queued messages are committed in the order the operator's requests arrived.
 
-The caller gets a :class:`concurrent.futures.Future`; the daemon awaits it with
+A call gets the thread's :class:`Messages` (the operator's side) or its :class:`Chains`
+(delivery's side), both on the one connection. The caller gets a
+:class:`concurrent.futures.Future`; the daemon awaits it with
 ``asyncio.wrap_future``. (This package imports no asyncio: the store knows nothing of loops.)
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from ._chains import Chains
 from ._db import connect
 from ._errors import StoreError
 from ._messages import Messages
@@ -27,11 +30,11 @@ from ._sealing import RowCipher
 
 T = TypeVar("T")
 
-_Job = tuple[Callable[[Messages], Any], Future[Any]]
+_Job = tuple[Callable[[Messages, Chains], Any], Future[Any]]
 
 
 class StoreThread:
-    """One thread, one connection to ``hotline.db``, running :class:`Messages` calls in order."""
+    """One thread, one connection to ``hotline.db``, running store calls in order."""
 
     __slots__ = ("_cipher", "_jobs", "_path", "_thread")
 
@@ -60,7 +63,7 @@ class StoreThread:
         store = cls(path, key)
         ready: Future[None] = Future()
         store._thread.start()
-        store._jobs.put((lambda messages: None, ready))
+        store._jobs.put((lambda messages, chains: None, ready))
         try:
             ready.result()
         except StoreError:
@@ -74,6 +77,17 @@ class StoreThread:
         Returns:
             Its future: the result, or the exception ``call`` raised.
         """
+        return self._submit(lambda messages, chains: call(messages))
+
+    def submit_chains(self, call: Callable[[Chains], T]) -> Future[T]:
+        """Run ``call(chains)`` in the store's thread, after every call submitted before.
+
+        Returns:
+            Its future: the result, or the exception ``call`` raised.
+        """
+        return self._submit(lambda messages, chains: call(chains))
+
+    def _submit(self, call: Callable[[Messages, Chains], T]) -> Future[T]:
         future: Future[T] = Future()
         self._jobs.put((call, future))
         return future
@@ -103,13 +117,14 @@ class StoreThread:
                 job[1].set_exception(exc)
             return
         messages = Messages(db, self._path, self._cipher)
+        chains = Chains(db, self._path, self._cipher)
         try:
             while (job := self._jobs.get()) is not None:
                 call, future = job
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
-                    result = call(messages)
+                    result = call(messages, chains)
                 except BaseException as exc:  # handed to the caller, who reports it
                     future.set_exception(exc)
                 else:

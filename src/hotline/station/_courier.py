@@ -1,0 +1,568 @@
+"""The courier: one line's messages moved over its sessions (docs/protocol.md §4). Asyncio.
+
+The courier is the thin adapter between three things that each decide nothing about the
+others: the line's session (frames in and out), the sans-IO :class:`~hotline.delivery.Exchange`
+(what the frames mean and what to do), and the store's thread (every durable step). Per
+session it runs two tasks:
+
+- the **writer** acts on the exchange's events in order, each durable step one store call:
+  deliver-and-receipt, receipts, refusals, recovery, answering FETCH, resending after SYNC.
+  Envelopes a head covers while a commit runs join the next commit (one receipt for all).
+- the **sender** starts once the peer's SYNC is answered and our backlog resent; it sequences
+  queued messages (precedence first) in batches of at most ``MAX_UNCOVERED_ENVELOPES``, while
+  fewer than ``window`` envelopes are unreceipted, and sends each batch after its commit.
+
+Every step that writes first and announces second has a crash point between the two
+(:mod:`._crashpoints`). Both tasks end with the session; the next session starts from the
+store (its SYNC and book), so nothing in memory has to survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future
+from typing import Final, TypeVar
+
+from hotline.constants import CLOCK_SKEW_BOUND_MS, MAX_UNCOVERED_ENVELOPES
+from hotline.delivery import (
+    ChainsDisagree,
+    Deliverable,
+    Event,
+    Exchange,
+    FetchRequested,
+    HeadFrame,
+    NackFrame,
+    PeerRefused,
+    ProtocolViolation,
+    ReceiptAccepted,
+    ReceiptFrame,
+    Recovered,
+    Refuse,
+    Resync,
+    Synced,
+    pack_envelopes,
+)
+from hotline.line import SessionProtocol
+from hotline.logfmt import log_event
+from hotline.record import (
+    GENESIS,
+    ChainHead,
+    Direction,
+    Envelope,
+    Nack,
+    Receipt,
+    Signer,
+    receipt_time_plausible,
+)
+from hotline.session import CloseReason, Frame, LocalProtocolError
+from hotline.signatures import VerifyKeys
+from hotline.store import Chains, LineBook, Sequenced, StoreError, StoreThread
+
+from ._crashpoints import crashpoint
+
+_log = logging.getLogger("hotline.delivery")
+
+T = TypeVar("T")
+#: Envelopes and the stored head that covers them.
+_Group = tuple[tuple[Envelope, ...], ChainHead]
+
+#: Envelopes sequenced but not receipted, at most (docs/protocol.md §4.4): a FLASH queued now
+#: waits behind at most this many, however long the queue.
+IN_FLIGHT_WINDOW: Final = 1024
+#: Frames a session may receive before its book is read from the store (SYNC, RECEIPT, FETCH
+#: and a little traffic); more is a peer not waiting for our SYNC.
+MAX_EARLY_FRAMES: Final = 64
+#: Own envelopes read from the store per resend step.
+RESEND_STEP: Final = MAX_UNCOVERED_ENVELOPES
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _SessionGoneError(Exception):
+    """The session ended while a task was using it."""
+
+
+class Courier:
+    """Moves the messages of one line. Implements :class:`hotline.line.SessionObserver`.
+
+    Args:
+        peer: the peer's station name.
+        line_id: the line's id.
+        direction: the direction this station sends.
+        signer: this station's signing keys.
+        peer_keys: the peer's signing keys, from its pinned card.
+        store: the store's thread (every write).
+        stored_hash: the stored hash at ``(line_id, direction, seq)``, read on the loop.
+        window: the in-flight window.
+    """
+
+    def __init__(
+        self,
+        *,
+        peer: str,
+        line_id: bytes,
+        direction: Direction,
+        signer: Signer,
+        own_keys: VerifyKeys,
+        peer_keys: VerifyKeys,
+        store: StoreThread,
+        stored_hash: Callable[[bytes, Direction, int], bytes | None],
+        window: int = IN_FLIGHT_WINDOW,
+    ) -> None:
+        self.peer = peer
+        self.line_id = line_id
+        self.direction = direction
+        self.signer = signer
+        self.own_keys = own_keys
+        self.peer_keys = peer_keys
+        self.window = window
+        self._store = store
+        self._stored_hash = stored_hash
+        #: Set when there may be something to sequence (a message queued, a receipt came).
+        self.work = asyncio.Event()
+        self.work.set()
+        #: When each of our envelopes was first sent (our clock), until receipted.
+        self.sent_at: dict[int, int] = {}
+        self._run: _SessionRun | None = None
+
+    def __repr__(self) -> str:
+        return f"Courier({self.peer})"
+
+    def wake(self) -> None:
+        """A message was queued for this line."""
+        self.work.set()
+
+    async def call(self, job: Callable[[Chains], T]) -> T:
+        """Run ``job`` in the store's thread, after everything submitted before."""
+        future: Future[T] = self._store.submit_chains(job)
+        return await asyncio.wrap_future(future)
+
+    def stored(self, direction: Direction, seq: int) -> bytes | None:
+        """The stored hash of this line at ``(direction, seq)``."""
+        return self._stored_hash(self.line_id, direction, seq)
+
+    # --- SessionObserver -----------------------------------------------------------------------
+    def session_up(self, session: SessionProtocol) -> None:
+        """Start the exchange on the line's new session."""
+        self._run = _SessionRun(self, session)
+
+    def frame_received(self, session: SessionProtocol, frame: Frame) -> None:
+        """Hand a frame of the line's session to its exchange."""
+        if self._run is not None and self._run.session is session:
+            self._run.receive(frame)
+
+    def session_down(self, session: SessionProtocol) -> None:
+        """Stop the session's tasks: what they did not finish, the next session redoes."""
+        if self._run is not None and self._run.session is session:
+            self._run.stop()
+            self._run = None
+
+
+class _SessionRun:
+    """The courier's work on one session: its exchange, writer and sender."""
+
+    def __init__(self, courier: Courier, session: SessionProtocol) -> None:
+        self.courier = courier
+        self.session = session
+        self._exchange: Exchange | None = None
+        self._early: list[Frame] = []
+        self._events: collections.deque[Event] = collections.deque()
+        self._has_events = asyncio.Event()
+        self._own_tip = GENESIS
+        self._receipted = GENESIS
+        self._halted_out = False
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._writer(), name=f"hotline-courier-{courier.peer}")]
+
+    # --- Lifecycle ----------------------------------------------------------------------------
+    def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def receive(self, frame: Frame) -> None:
+        if self._exchange is None:
+            if len(self._early) >= MAX_EARLY_FRAMES:
+                self._close(CloseReason.PROTOCOL_ERROR, "too many frames before our SYNC")
+            else:
+                self._early.append(frame)
+            return
+        events = self._exchange.receive(frame)
+        if events:
+            self._events.extend(events)
+            self._has_events.set()
+        with contextlib.suppress(_SessionGoneError):  # the line tells us: session_down
+            self._flush_exchange()
+
+    def _close(self, reason: CloseReason, text: str) -> None:
+        self.session.close(reason, text)
+
+    async def _start(self) -> None:
+        courier = self.courier
+        book: LineBook = await courier.call(
+            lambda chains: chains.book(courier.line_id, courier.direction)
+        )
+        self._own_tip, self._receipted = book.own_tip, book.receipted
+        self._halted_out = book.halted_out is not None
+        self._exchange = Exchange(
+            line_id=courier.line_id,
+            direction=courier.direction,
+            own_keys=courier.own_keys,
+            peer_keys=courier.peer_keys,
+            own_tip=book.own_tip,
+            own_cross=book.own_cross,
+            peer_tip=book.peer_tip,
+            peer_cross=book.peer_cross,
+            receipted=book.receipted,
+            halted_in=book.halted_in is not None,
+            lookup=courier.stored,
+        )
+        if book.halted_out is not None or book.halted_in is not None:
+            self._alarm_halted(book)
+        self._flush_exchange()
+        if book.last_receipt is not None:  # re-sent as stored: never re-signed
+            self._send_now([ReceiptFrame(book.last_receipt.encode())])
+        early, self._early = self._early, []
+        for frame in early:
+            self.receive(frame)
+
+    def _alarm_halted(self, book: LineBook) -> None:
+        for which, nack in (("out", book.halted_out), ("in", book.halted_in)):
+            if nack is not None:
+                log_event(
+                    _log,
+                    logging.CRITICAL,
+                    "ALARM direction halted",
+                    peer=self.courier.peer,
+                    direction=which,
+                    reason=nack.reason.name,
+                    seq=nack.seq,
+                    remedy=f"see docs/operations.md, then: hotline resume {self.courier.peer}",
+                )
+
+    # --- Sending --------------------------------------------------------------------------------
+    def _flush_exchange(self) -> None:
+        if self._exchange is not None:
+            frames = self._exchange.frames_to_send()
+            if frames:
+                self._send_now(frames)
+
+    def _send_now(self, frames: Sequence[Frame]) -> None:
+        """Send small frames (SYNC, RECEIPT, NACK, FETCH) at once, whatever the buffer."""
+        try:
+            self.session.send_frames(frames)
+        except LocalProtocolError:
+            raise _SessionGoneError from None
+
+    async def _send(self, frames: Iterable[Frame]) -> None:
+        """Send frames in order, each once the transport takes more (back-pressure)."""
+        for frame in frames:
+            await self.session.wait_writable()
+            self._send_now([frame])
+
+    async def _send_groups(self, groups: Iterable[_Group]) -> None:
+        for envelopes, head in groups:
+            await self._send(pack_envelopes(envelope.encode() for envelope in envelopes))
+            await self._send([HeadFrame(head.encode())])
+
+    # --- The writer ---------------------------------------------------------------------------
+    async def _writer(self) -> None:
+        async def run() -> None:
+            await self._start()
+            while True:
+                if not self._events:
+                    self._has_events.clear()
+                    await self._has_events.wait()
+                    continue
+                await self._act(self._events.popleft())
+
+        await self._guarded(run())
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        """Run a task's work; a failure ends the session (the next one starts from the store),
+        never the station."""
+        try:
+            await work
+        except _SessionGoneError:
+            return
+        except StoreError as exc:
+            log_event(_log, logging.ERROR, "store failed; session closed", error=exc)
+            self._close(CloseReason.GOING_AWAY, "store failure")
+        except Exception as exc:  # a bug: loud, and contained to this session
+            log_event(
+                _log,
+                logging.CRITICAL,
+                "courier failed; session closed",
+                peer=self.courier.peer,
+                error=type(exc).__name__,
+                detail=exc,
+            )
+            self._close(CloseReason.GOING_AWAY, "internal error")
+
+    async def _act(self, event: Event) -> None:
+        courier = self.courier
+        exchange = self._exchange
+        assert exchange is not None
+        if isinstance(event, Deliverable):
+            await self._deliver(event)
+        elif isinstance(event, ReceiptAccepted):
+            await self._receipted_up_to(event)
+        elif isinstance(event, Synced):
+            await self._resend(event.resend_after)
+            if not self._halted_out:
+                self._tasks.append(
+                    asyncio.get_running_loop().create_task(
+                        self._sender(), name=f"hotline-sender-{courier.peer}"
+                    )
+                )
+        elif isinstance(event, Refuse):
+            await self._refuse(event)
+        elif isinstance(event, PeerRefused):
+            await self._peer_refused(event.nack)
+        elif isinstance(event, FetchRequested):
+            await self._answer_fetch(event.from_seq)
+        elif isinstance(event, Recovered):
+            await self._recover(event)
+        elif isinstance(event, ChainsDisagree):
+            log_event(
+                _log,
+                logging.CRITICAL,
+                "ALARM the peer holds another chain of ours; nothing is sent",
+                peer=courier.peer,
+                seq=event.theirs.seq,
+                ours=event.ours.hash[:8].hex(),
+                theirs=event.theirs.hash[:8].hex(),
+            )
+        elif isinstance(event, Resync):
+            log_event(_log, logging.WARNING, "resync", peer=courier.peer, why=event.text)
+            self._close(CloseReason.NORMAL, event.text)
+        elif isinstance(event, ProtocolViolation):
+            log_event(
+                _log, logging.WARNING, "peer broke delivery", peer=courier.peer, error=event.text
+            )
+            self._close(CloseReason.PROTOCOL_ERROR, event.text)
+
+    def _take_deliverables(self, first: Deliverable) -> tuple[list[Envelope], list[ChainHead]]:
+        """``first`` and every Deliverable queued right behind it: one commit, one receipt."""
+        envelopes, heads = list(first.envelopes), list(first.heads)
+        while self._events and isinstance(self._events[0], Deliverable):
+            more = self._events.popleft()
+            assert isinstance(more, Deliverable)
+            envelopes.extend(more.envelopes)
+            heads.extend(more.heads)
+        return envelopes, heads
+
+    async def _deliver(self, first: Deliverable) -> None:
+        courier = self.courier
+        envelopes, heads = self._take_deliverables(first)
+        peer_direction = courier.direction.other
+
+        def deliver(chains: Chains) -> Receipt:
+            crashpoint("deliver.before_commit")
+            return chains.deliver(
+                courier.line_id,
+                peer_direction,
+                peer=courier.peer,
+                envelopes=envelopes,
+                heads=heads,
+                signer=courier.signer,
+                now_ms=_now_ms(),
+            )
+
+        receipt = await courier.call(deliver)
+        crashpoint("deliver.after_commit")
+        assert self._exchange is not None
+        self._exchange.committed(peer_direction, envelopes[-1].seq)
+        log_event(
+            _log,
+            logging.INFO,
+            "delivered",
+            peer=courier.peer,
+            seq=f"{envelopes[0].seq}-{envelopes[-1].seq}",
+            count=len(envelopes),
+        )
+        self._send_now([ReceiptFrame(receipt.encode())])
+
+    async def _receipted_up_to(self, event: ReceiptAccepted) -> None:
+        courier = self.courier
+        receipt = event.receipt
+        now = _now_ms()
+        ids = await courier.call(
+            lambda chains: chains.accept_receipt(courier.line_id, receipt, now_ms=now)
+        )
+        crashpoint("receipt.after_commit")
+        sent_at = courier.sent_at.get(receipt.seq)
+        if sent_at is not None and not receipt_time_plausible(
+            receipt.receipted_at_ms, sent_at, now, CLOCK_SKEW_BOUND_MS
+        ):
+            log_event(
+                _log,
+                logging.ERROR,
+                "ALARM receipt time implausible: the clocks disagree",
+                peer=courier.peer,
+                seq=receipt.seq,
+                receipted_at=receipt.receipted_at_ms,
+                sent_at=sent_at,
+                now=now,
+            )
+        for seq in [seq for seq in courier.sent_at if seq <= receipt.seq]:
+            del courier.sent_at[seq]
+        self._receipted = receipt.ref
+        courier.work.set()  # the window has room again
+        if ids:
+            log_event(_log, logging.INFO, "receipted", peer=courier.peer, seq=receipt.seq)
+
+    async def _resend(self, after: int) -> None:
+        """Send our envelopes the peer does not hold yet, head group by head group (§4.3 c)."""
+        courier = self.courier
+        resent = self._own_tip.seq - after
+        while after < self._own_tip.seq:
+            groups = await self._segment(courier.direction, after)
+            if not groups:
+                break
+            await self._send_groups(groups)
+            after = groups[-1][1].seq
+        log_event(_log, logging.INFO, "synced", peer=courier.peer, resent=resent)
+
+    async def _answer_fetch(self, from_seq: int) -> None:
+        """Give the peer back its own envelopes we hold (§4.6)."""
+        courier = self.courier
+        after = from_seq - 1
+        while groups := await self._segment(courier.direction.other, after):
+            await self._send_groups(groups)
+            after = groups[-1][1].seq
+
+    async def _segment(self, direction: Direction, after: int) -> list[_Group]:
+        """The stored envelopes of ``direction`` after ``after``, in head groups."""
+        line_id = self.courier.line_id
+
+        def segment(chains: Chains) -> list[_Group]:
+            return chains.segment(line_id, direction, after_seq=after, limit=RESEND_STEP)
+
+        return await self.courier.call(segment)
+
+    async def _recover(self, event: Recovered) -> None:
+        courier = self.courier
+        envelopes, heads = event.envelopes, event.heads
+        ids = await courier.call(
+            lambda chains: chains.recover(
+                courier.line_id,
+                courier.direction,
+                envelopes=envelopes,
+                heads=heads,
+                now_ms=_now_ms(),
+            )
+        )
+        assert self._exchange is not None
+        self._exchange.committed(courier.direction, envelopes[-1].seq)
+        self._own_tip = envelopes[-1].header.ref
+        log_event(
+            _log,
+            logging.WARNING,
+            "own envelopes recovered from the peer",
+            peer=courier.peer,
+            seq=f"{envelopes[0].seq}-{envelopes[-1].seq}",
+            matched_outbox=len(ids),
+        )
+
+    async def _refuse(self, event: Refuse) -> None:
+        courier = self.courier
+        now = _now_ms()
+
+        def refuse(chains: Chains) -> Nack:
+            nack = Nack.refusing(
+                courier.signer,
+                event.error,
+                line_id=courier.line_id,
+                direction=event.direction,
+                subject=event.subject,
+                refused_at_ms=now,
+                fallback_seq=event.fallback_seq,
+            )
+            chains.halt(courier.line_id, event.direction, nack=nack, issued=True, now_ms=now)
+            return nack
+
+        nack = await courier.call(refuse)
+        if event.direction == courier.direction:
+            self._halted_out = True
+        log_event(
+            _log,
+            logging.CRITICAL,
+            "ALARM refused an item from the peer; direction halted",
+            peer=courier.peer,
+            direction="out" if event.direction == courier.direction else "in",
+            subject=event.subject.name,
+            reason=nack.reason.name,
+            seq=nack.seq,
+            error=event.error,
+            remedy=f"see docs/operations.md, then: hotline resume {courier.peer}",
+        )
+        self._send_now([NackFrame(nack.encode())])
+
+    async def _peer_refused(self, nack: Nack) -> None:
+        courier = self.courier
+        now = _now_ms()
+        await courier.call(
+            lambda chains: chains.halt(
+                courier.line_id, nack.direction, nack=nack, issued=False, now_ms=now
+            )
+        )
+        if nack.direction == courier.direction:
+            self._halted_out = True
+        log_event(
+            _log,
+            logging.CRITICAL,
+            "ALARM the peer refused our item; direction halted",
+            peer=courier.peer,
+            direction="out" if nack.direction == courier.direction else "in",
+            subject=nack.subject.name,
+            reason=nack.reason.name,
+            seq=nack.seq,
+            text=nack.text,
+            remedy=f"see docs/operations.md, then: hotline resume {courier.peer}",
+        )
+
+    # --- The sender ---------------------------------------------------------------------------
+    def _sequencer(self, limit: int) -> Callable[[Chains], Sequenced | None]:
+        courier = self.courier
+
+        def sequence(chains: Chains) -> Sequenced | None:
+            return chains.sequence(
+                courier.line_id,
+                courier.direction,
+                limit=limit,
+                signer=courier.signer,
+                now_ms=_now_ms(),
+            )
+
+        return sequence
+
+    async def _sender(self) -> None:
+        await self._guarded(self._send_batches())
+
+    async def _send_batches(self) -> None:
+        courier = self.courier
+        while not self._halted_out:
+            room = courier.window - (self._own_tip.seq - self._receipted.seq)
+            if room <= 0:
+                courier.work.clear()
+                await courier.work.wait()
+                continue
+            courier.work.clear()
+            batch = await courier.call(self._sequencer(min(MAX_UNCOVERED_ENVELOPES, room)))
+            if batch is None:
+                await courier.work.wait()
+                continue
+            crashpoint("sequence.after_commit")
+            self._own_tip = batch.head.ref
+            await self._send_groups([(batch.envelopes, batch.head)])
+            now = _now_ms()
+            for envelope in batch.envelopes:
+                courier.sent_at.setdefault(envelope.seq, now)
+            crashpoint("send.after_write")
