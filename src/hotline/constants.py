@@ -202,6 +202,12 @@ MAX_STATEMENT_TEXT_LEN: Final = 16 * 1024
 #: wait in memory for their signature, so this bounds memory (256 x 61 KiB ~ 15 MiB), and it
 #: bounds the sender's sequencing batch, which one head signature always covers.
 MAX_UNCOVERED_ENVELOPES: Final = 256
+#: Envelopes a sender may have sequenced but not receipted (the in-flight window,
+#: docs/protocol.md §4.4): a FLASH waits behind at most this many.
+IN_FLIGHT_WINDOW: Final = 1024
+#: Covered envelopes a receiver holds uncommitted before it closes the session: twice the window,
+#: so only a peer that ignores the window reaches it (docs/protocol.md §4.5).
+MAX_UNCOMMITTED_ENVELOPES: Final = 2 * IN_FLIGHT_WINDOW
 #: Signed heads a receiver holds ahead of the envelopes they name (a head stated at session
 #: start, then one per batch in flight); more is a peer that signs without sending.
 MAX_HEADS_AHEAD: Final = 16

@@ -10,7 +10,7 @@ until :meth:`committed` says so.
 Rules:
 
 1. Exactly one SYNC per session, first; nothing of ours is sent before it (the station waits for
-   :class:`Synced`).
+   :class:`Synced`). At most one FETCH per session: each answer reads the store.
 2. Items are decoded here, not in the frame codec, so that a bad item is refused with a signed
    NACK and its direction halted, while a bad frame layout only closes the session.
 3. A halted direction is inert: its envelopes and heads are ignored (never stored, never
@@ -80,6 +80,7 @@ class Exchange:
 
     __slots__ = (
         "_direction",
+        "_fetched",
         "_heads",
         "_in",
         "_line_id",
@@ -121,6 +122,7 @@ class Exchange:
         self._lookup = lookup
         self._outgoing: list[Frame] = [Sync(own_tip, peer_tip)]
         self._peer_sync: Sync | None = None
+        self._fetched = False
         #: Hashes handed out for storing and not yet committed, per direction.
         self._unstored: dict[Direction, dict[int, bytes]] = {d: {} for d in Direction}
         #: Verified heads waiting ahead of their envelopes, per direction, by seq.
@@ -186,6 +188,9 @@ class Exchange:
         if isinstance(frame, NackFrame):
             return self._receive_nack(frame)
         if isinstance(frame, Fetch):
+            if self._fetched:  # each answer reads the store: one per session, or a flood
+                return [ProtocolViolation("a second FETCH")]
+            self._fetched = True
             return [FetchRequested(frame.from_seq)]
         raise TypeError(f"not a delivery frame: {type(frame).__name__}")
 

@@ -28,7 +28,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Final, TypeVar
 
-from hotline.constants import CLOCK_SKEW_BOUND_MS, MAX_UNCOVERED_ENVELOPES
+from hotline.constants import (
+    CLOCK_SKEW_BOUND_MS,
+    IN_FLIGHT_WINDOW,
+    MAX_UNCOMMITTED_ENVELOPES,
+    MAX_UNCOVERED_ENVELOPES,
+)
 from hotline.delivery import (
     ChainsDisagree,
     Deliverable,
@@ -71,9 +76,6 @@ T = TypeVar("T")
 #: Envelopes and the stored head that covers them.
 _Group = tuple[tuple[Envelope, ...], ChainHead]
 
-#: Envelopes sequenced but not receipted, at most (docs/protocol.md §4.4): a FLASH queued now
-#: waits behind at most this many, however long the queue.
-IN_FLIGHT_WINDOW: Final = 1024
 #: Frames a session may receive before its book is read from the store (SYNC, RECEIPT, FETCH
 #: and a little traffic); more is a peer not waiting for our SYNC.
 MAX_EARLY_FRAMES: Final = 64
@@ -178,6 +180,8 @@ class _SessionRun:
         self._own_tip = GENESIS
         self._receipted = GENESIS
         self._halted_out = False
+        #: Covered envelopes of the peer handed to the writer and not committed yet.
+        self._uncommitted = 0
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._writer(), name=f"hotline-courier-{courier.peer}")]
 
@@ -195,6 +199,10 @@ class _SessionRun:
             return
         events = self._exchange.receive(frame)
         if events:
+            self._uncommitted += sum(len(e.envelopes) for e in events if isinstance(e, Deliverable))
+            if self._uncommitted > MAX_UNCOMMITTED_ENVELOPES:
+                self._close(CloseReason.PROTOCOL_ERROR, "the peer ignores the in-flight window")
+                return
             self._events.extend(events)
             self._has_events.set()
         with contextlib.suppress(_SessionGoneError):  # the line tells us: session_down
@@ -379,6 +387,7 @@ class _SessionRun:
         crashpoint("deliver.after_commit")
         assert self._exchange is not None
         self._exchange.committed(peer_direction, envelopes[-1].seq)
+        self._uncommitted -= len(envelopes)
         log_event(
             _log,
             logging.INFO,
