@@ -23,8 +23,8 @@ from hotline.record import (
 
 @dataclass(frozen=True, slots=True)
 class Synced:
-    """The peer's SYNC arrived and the two stores agree: resend after ``resend_after``, then
-    sequence (§4.3 c). After a recovery ``resend_after`` is the peer's ``received``."""
+    """The peer's SYNC arrived and the two stores agree: resend after ``resend_after`` (the
+    peer's ``received``), then sequence (§4.3 c)."""
 
     resend_after: int
 
@@ -80,10 +80,11 @@ class FetchRequested:
 
 @dataclass(frozen=True, slots=True)
 class ChainsDisagree:
-    """The peer holds another envelope at a seq of our own direction than we do (§4.3 b): halt
-    our sending direction and raise the alarm; nothing signed was refused, so no NACK."""
+    """The peer holds another envelope at a seq of our own direction than we do (§4.3 b): send
+    nothing this session and raise the alarm; nothing signed was refused, so no NACK.
+    ``ours`` is None when our store holds nothing at that seq (it is damaged)."""
 
-    ours: ChainRef
+    ours: ChainRef | None
     theirs: ChainRef
 
 

@@ -80,6 +80,7 @@ class Exchange:
 
     __slots__ = (
         "_direction",
+        "_disagree",
         "_fetched",
         "_heads",
         "_in",
@@ -87,12 +88,14 @@ class Exchange:
         "_lookup",
         "_outgoing",
         "_own_cross",
+        "_own_failed",
         "_own_keys",
         "_own_tip",
         "_peer_keys",
         "_peer_sync",
         "_receipted",
         "_recovery",
+        "_stopped",
         "_unstored",
         "_waiting_receipt",
     )
@@ -123,6 +126,12 @@ class Exchange:
         self._outgoing: list[Frame] = [Sync(own_tip, peer_tip)]
         self._peer_sync: Sync | None = None
         self._fetched = False
+        #: The stores disagree about our chain (§4.3 b): nothing of ours goes this session.
+        self._disagree = False
+        #: Our own chain coming back was refused: the recovery is over, our direction halted.
+        self._own_failed = False
+        #: ``Resync`` was asked for: the session ends, nothing more is taken.
+        self._stopped = False
         #: Hashes handed out for storing and not yet committed, per direction.
         self._unstored: dict[Direction, dict[int, bytes]] = {d: {} for d in Direction}
         #: Verified heads waiting ahead of their envelopes, per direction, by seq.
@@ -149,8 +158,14 @@ class Exchange:
     # --- State ---------------------------------------------------------------------------------
     @property
     def synced(self) -> bool:
-        """Whether our envelopes may be sent: the peer's SYNC came and our chain is whole."""
-        return self._peer_sync is not None and self._recovery is None
+        """Whether our envelopes may be sent: the peer's SYNC came, our chain is whole, and the
+        peer holds the same chain of ours."""
+        return (
+            self._peer_sync is not None
+            and self._recovery is None
+            and not self._own_failed
+            and not self._disagree
+        )
 
     @property
     def halted_in(self) -> bool:
@@ -175,6 +190,8 @@ class Exchange:
 
         Frames of other types are not the exchange's: passing one is a bug (``TypeError``).
         """
+        if self._stopped:
+            return []
         if isinstance(frame, Sync):
             return self._receive_sync(frame)
         if self._peer_sync is None:
@@ -218,7 +235,9 @@ class Exchange:
         if theirs.seq >= 1:
             held = self._hash(self._direction, theirs.seq)
             if held != theirs.hash:
-                return [ChainsDisagree(ChainRef(theirs.seq, held or bytes(64)), theirs)]
+                self._disagree = True
+                ours = None if held is None else ChainRef(theirs.seq, held)
+                return [ChainsDisagree(ours, theirs)]
         return [Synced(theirs.seq)]
 
     # --- Envelopes and heads -------------------------------------------------------------------
@@ -264,7 +283,10 @@ class Exchange:
     def _validator_for(self, direction: Direction) -> ChainValidator | None:
         """Our own direction's items are taken only while recovering; anything else of ours,
         like the peer's items while we recover (rule 4), is checked as the peer's, so a wrong
-        direction is refused by the validator (``WRONG_LINE``)."""
+        direction is refused by the validator (``WRONG_LINE``). After a failed recovery nothing
+        is taken: our chain is not whole, so the peer's cross-links cannot be checked."""
+        if self._own_failed:
+            return None
         if self._recovery is not None:
             return self._recovery if direction == self._direction else None
         return self._in
@@ -287,12 +309,15 @@ class Exchange:
                 return [*events, *agreement]
             if self._waiting_receipt is not None:
                 events.extend(self._take_receipt(self._waiting_receipt))
+            self._stopped = True
             events.append(Resync("own chain recovered from the peer"))
         return events
 
     def _refused_incoming(self, subject: Subject, exc: RejectionError) -> list[Event]:
-        """An item that did not decode: refused as the peer's (its direction is unknown)."""
-        validator = self._recovery or self._in
+        """An item that did not decode: its direction is unknown, so it is refused as the one
+        being received: ours while recovering (only our own items are taken then), else the
+        peer's."""
+        validator = None if self._own_failed else self._recovery or self._in
         if validator is None:
             return []
         return self._refused(validator, subject, exc)
@@ -303,6 +328,7 @@ class Exchange:
         if validator is self._recovery:
             direction = self._direction
             self._recovery = None
+            self._own_failed = True
         else:
             direction = self._direction.other
             self._in = None

@@ -344,7 +344,7 @@ class _SessionRun:
                 "ALARM the peer holds another chain of ours; nothing is sent",
                 peer=courier.peer,
                 seq=event.theirs.seq,
-                ours=event.ours.hash[:8].hex(),
+                ours=event.ours.hash[:8].hex() if event.ours else "none",
                 theirs=event.theirs.hash[:8].hex(),
             )
         elif isinstance(event, Resync):
