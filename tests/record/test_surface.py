@@ -64,6 +64,21 @@ def test_record_surface() -> None:
         "direction_of",
         "receipt_time_plausible",
         "record_hash",
+        "EXPORT_MAGIC",
+        "MAX_EXPORT_ITEM_LEN",
+        "STATEMENT_MAGIC",
+        "ExportItem",
+        "ExportRange",
+        "ItemType",
+        "Span",
+        "decode_item",
+        "encode_export",
+        "split_export",
+        "Finding",
+        "Reason",
+        "RecordReport",
+        "StatementFile",
+        "check_record",
     }
 
 

@@ -1,0 +1,213 @@
+"""The verifier of record-format.md §14: every failure found, with its place; never a crash."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hotline.record import (
+    ChainHead,
+    Direction,
+    Envelope,
+    ExportRange,
+    ItemType,
+    Kind,
+    Precedence,
+    Reason,
+    Span,
+    encode_export,
+    split_export,
+)
+from hotline.verify import ExportReport, sign_statement, verify_export, verify_statement
+
+from .exports import CARDS, LINE, STATIONS, conversation, station_keys
+from .helpers import message
+
+RECORD = conversation(3)
+EXPORT = RECORD.export()
+
+
+def reasons(report: ExportReport) -> list[tuple[int | None, int | None, Reason]]:
+    return [
+        (f.seq, None if f.direction is None else int(f.direction), f.reason)
+        for f in report.failures
+    ]
+
+
+def test_an_export_verifies() -> None:
+    report = verify_export(EXPORT)
+    assert report.valid
+    assert report.failures == ()
+    assert [s.name for s in report.stations] == [CARDS[0].name, CARDS[1].name]
+    assert [s.fingerprint for s in report.stations] == [str(c.fingerprint) for c in CARDS]
+    assert report.record is not None
+    assert report.record.notes == ()
+    assert len(report.record.envelopes) == 6
+    assert report.record.record_hash_end is not None
+
+
+def test_both_stations_exports_agree() -> None:
+    """Exports of one range made from either station's copy give the same record hashes."""
+    mine = verify_export(EXPORT).record
+    theirs = verify_export(conversation(3).export(redact=True)).record
+    assert mine is not None and theirs is not None
+    assert mine.record_hash_start == theirs.record_hash_start
+    assert mine.record_hash_end == theirs.record_hash_end
+
+
+def test_a_redacted_export_verifies() -> None:
+    report = verify_export(RECORD.export(redact=True))
+    assert report.valid
+    assert report.record is not None
+    assert all(e.body is None for e in report.record.envelopes)
+
+
+def test_a_partial_range_notes_what_it_cannot_check() -> None:
+    report = verify_export(RECORD.export(((2, 3), (0, 0))))
+    assert report.valid
+    assert report.record is not None
+    assert any("cross-links" in note.text for note in report.record.notes)
+
+
+@given(position=st.integers(min_value=0, max_value=len(EXPORT) - 1), bit=st.integers(0, 7))
+def test_flipping_any_byte_makes_the_export_invalid(position: int, bit: int) -> None:
+    data = bytearray(EXPORT)
+    data[position] ^= 1 << bit
+    report = verify_export(bytes(data))
+    assert not report.valid
+    assert report.failures
+    assert all(f.text for f in report.failures)
+
+
+@given(data=st.binary(max_size=400))
+def test_garbage_is_invalid_never_a_crash(data: bytes) -> None:
+    assert not verify_export(data).valid
+    assert not verify_export(EXPORT[: len(data)]).valid
+    assert not verify_statement(data).valid
+
+
+def test_deleting_an_envelope_is_detected() -> None:
+    items = split_export(EXPORT)
+    second = [i for i in items if i.type is ItemType.ENVELOPE][1]
+    data = _without(EXPORT, second.index)
+    report = verify_export(data)
+    assert not report.valid
+    assert reasons(report) == [(3, 0, Reason.GAP)]
+
+
+def test_reordering_envelopes_is_detected() -> None:
+    items = split_export(EXPORT)
+    first, second = [i for i in items if i.type is ItemType.ENVELOPE][:2]
+    data = _swap(EXPORT, first.index, second.index)
+    report = verify_export(data)
+    assert not report.valid
+    assert any(f.reason is Reason.GAP and f.index == first.index for f in report.failures)
+
+
+def test_inserting_an_envelope_is_detected() -> None:
+    chain = RECORD.chain(Direction.FIRST)
+    forged = Envelope.create(
+        line_id=LINE,
+        direction=Direction.FIRST,
+        seq=2,
+        prev_hash=chain[0].hash,
+        cross=chain[1].header.cross,
+        queued_at_ms=chain[1].header.queued_at_ms,
+        sequenced_at_ms=chain[1].header.sequenced_at_ms,
+        precedence=Precedence.FLASH,
+        kind=Kind.MESSAGE,
+        body=message("we never said this"),
+    )
+    items = split_export(EXPORT)
+    second = [i for i in items if i.type is ItemType.ENVELOPE][1]
+    data = _with_item(EXPORT, second.index, ItemType.ENVELOPE, forged.encode())
+    report = verify_export(data)
+    assert not report.valid
+    assert any(f.reason is Reason.HEAD_MISMATCH and f.seq == 2 for f in report.failures)
+
+
+def test_two_signed_heads_at_one_seq_are_equivocation() -> None:
+    chain = RECORD.chain(Direction.FIRST)
+    other = Envelope.create(
+        line_id=LINE,
+        direction=Direction.FIRST,
+        seq=3,
+        prev_hash=chain[1].hash,
+        cross=chain[2].header.cross,
+        queued_at_ms=1,
+        sequenced_at_ms=2,
+        precedence=Precedence.ROUTINE,
+        kind=Kind.MESSAGE,
+        body=message("another history"),
+    )
+    second_head = ChainHead.create(
+        STATIONS[0].keys,
+        line_id=LINE,
+        direction=Direction.FIRST,
+        head=other.header.ref,
+        signed_at_ms=3,
+    )
+    data = encode_export(
+        (CARDS[0].encode(), CARDS[1].encode()),
+        split_range(),
+        RECORD.envelopes,
+        [*RECORD.heads, second_head],
+    )
+    report = verify_export(data)
+    assert not report.valid
+    assert report.record is not None and report.record.equivocation
+    assert [(f.direction, f.seq) for f in report.failures if f.reason is Reason.EQUIVOCATION] == [
+        (Direction.FIRST, 3)
+    ]
+
+
+def split_range() -> ExportRange:
+    return ExportRange(LINE, (Span(1, 3), Span(1, 3)))
+
+
+def _frame(kind: int, payload: bytes) -> bytes:
+    return bytes([kind]) + len(payload).to_bytes(4, "big") + payload
+
+
+def _reframe(parts: list[tuple[int, bytes]]) -> bytes:
+    body = b"".join(_frame(kind, payload) for kind, payload in parts)
+    return EXPORT[:9] + body + _frame(0xFF, len(parts).to_bytes(8, "big"))
+
+
+def _parts() -> list[tuple[int, bytes]]:
+    return [(i.type, i.payload) for i in split_export(EXPORT)[:-1]]
+
+
+def _without(data: bytes, index: int) -> bytes:
+    parts = _parts()
+    del parts[index]
+    return _reframe(parts)
+
+
+def _swap(data: bytes, a: int, b: int) -> bytes:
+    parts = _parts()
+    parts[a], parts[b] = parts[b], parts[a]
+    return _reframe(parts)
+
+
+def _with_item(data: bytes, index: int, kind: int, payload: bytes) -> bytes:
+    parts = _parts()
+    parts.insert(index, (kind, payload))
+    return _reframe(parts)
+
+
+def test_a_statement_verifies_and_one_changed_word_fails() -> None:
+    text = "The line was tested at 14:00 and works."
+    data = sign_statement(station_keys(CARDS[0].name), CARDS[0], text, 1_750_000_000_000)
+    report = verify_statement(data)
+    assert report.valid
+    assert report.name == CARDS[0].name
+    assert report.fingerprint == str(CARDS[0].fingerprint)
+    assert report.statement is not None and report.statement.text == text
+    changed = data.replace(b"works", b"fails")
+    assert changed != data
+    report = verify_statement(changed)
+    assert not report.valid
+    assert report.failures == (
+        "BAD_SIGNATURE: the statement does not verify with the card it carries",
+    )
