@@ -144,6 +144,9 @@ FRAME_HEAD: Final = 0x12
 FRAME_RECEIPT: Final = 0x13
 FRAME_NACK: Final = 0x14
 FRAME_FETCH: Final = 0x15
+FRAME_CHECKPOINT_PROPOSE: Final = 0x16
+FRAME_CHECKPOINT_COSIGN: Final = 0x17
+FRAME_CHECKPOINT_COUNTERSIGN: Final = 0x18
 
 #: HELLO body: small for now; later issues carry sync heads in it (a few hashes and counters).
 MAX_HELLO_LEN: Final = 4096

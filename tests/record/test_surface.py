@@ -15,6 +15,7 @@ from hotline.record import NackReason, RecordError, RejectionError
 def test_record_surface() -> None:
     assert {name for name in vars(hotline.record) if not name.startswith("_")} == {
         "CHAIN_HEAD_LEN",
+        "CHECKPOINT_BODY_LEN",
         "ENVELOPE_HEADER_LEN",
         "GENESIS",
         "MAX_BODY_LEN",

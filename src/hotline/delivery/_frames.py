@@ -6,6 +6,9 @@
     RECEIPT   0x13  one receipt                                          RECEIPT_LEN
     NACK      0x14  one NACK                                             1..MAX_NACK_LEN
     FETCH     0x15  u64 from_seq                                         8 bytes
+    CK_PROPOSE      0x16  checkpoint body (cosigned_at 0)                233 bytes
+    CK_COSIGN       0x17  u8 proposer || u64 number || u64 cosigned_at || sig
+    CK_COUNTERSIGN  0x18  u8 proposer || u64 number || sig
 
 The codec checks only the layout. The items inside (envelopes, heads, receipts, NACKs) stay raw
 bytes here: the exchange decodes them, so that a bad item is refused with a signed NACK and its
@@ -20,6 +23,9 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Self
 
 from hotline.constants import (
+    FRAME_CHECKPOINT_COSIGN,
+    FRAME_CHECKPOINT_COUNTERSIGN,
+    FRAME_CHECKPOINT_PROPOSE,
     FRAME_ENVELOPES,
     FRAME_FETCH,
     FRAME_HEAD,
@@ -31,14 +37,14 @@ from hotline.constants import (
 )
 from hotline.record import (
     CHAIN_HEAD_LEN,
+    CHECKPOINT_BODY_LEN,
     MAX_ENVELOPE_LEN,
     MAX_NACK_LEN,
     RECEIPT_LEN,
     ChainRef,
+    Direction,
     MalformedError,
 )
-
-# Not re-exported by hotline.record (yet): the exact sizes of its fixed items.
 from hotline.session import (
     SESSION_FRAMES,
     Frame,
@@ -46,6 +52,7 @@ from hotline.session import (
     FrameReader,
     LocalProtocolError,
 )
+from hotline.signatures import HYBRID_SIGNATURE_LEN, HybridSignature
 
 _U64_MAX: Final = 2**64 - 1
 #: A ref on the wire: ``u64 seq || hash``.
@@ -262,7 +269,102 @@ class Fetch(Frame):
         return cls(from_seq)
 
 
+@dataclass(frozen=True, slots=True, repr=False)  # _Item's repr: sizes only
+class CheckpointProposal(_Item):
+    """A checkpoint body with ``cosigned_at`` 0: the proposer asks for a co-signature (§4.10)."""
+
+    TYPE: ClassVar[int] = FRAME_CHECKPOINT_PROPOSE
+    MIN_BODY: ClassVar[int] = CHECKPOINT_BODY_LEN
+    MAX_BODY: ClassVar[int] = CHECKPOINT_BODY_LEN
+
+
+def _pull_name(reader: FrameReader) -> tuple[Direction, int]:
+    proposer = reader.pull_u8()
+    if proposer not in tuple(Direction):
+        raise FrameError(f"unknown checkpoint proposer {proposer}")
+    number = reader.pull_u64()
+    if number == 0:
+        raise FrameError("checkpoints are numbered from 1")
+    return Direction(proposer), number
+
+
+def _name_bytes(proposer: Direction, number: int) -> bytes:
+    if not 1 <= number <= _U64_MAX:
+        raise LocalProtocolError(f"a checkpoint number is 1..2**64-1, not {number}")
+    return bytes([proposer]) + number.to_bytes(8, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointCosign(Frame):
+    """The co-signer's answer: its time and its signature over the body with that time.
+
+    Attributes:
+        proposer, number: the checkpoint's name.
+        cosigned_at_ms: the co-signer's clock.
+        signature: over the body with ``cosigned_at`` filled in.
+    """
+
+    TYPE: ClassVar[int] = FRAME_CHECKPOINT_COSIGN
+    MAX_BODY: ClassVar[int] = 1 + 8 + 8 + HYBRID_SIGNATURE_LEN
+
+    proposer: Direction
+    number: int
+    cosigned_at_ms: int
+    signature: HybridSignature
+
+    def encode_body(self) -> bytes:
+        if not 0 <= self.cosigned_at_ms <= _U64_MAX:
+            raise LocalProtocolError("a co-signing time fits in 64 bits")
+        name = _name_bytes(self.proposer, self.number)
+        return name + self.cosigned_at_ms.to_bytes(8, "big") + self.signature.encode()
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> Self:
+        reader = FrameReader(body)
+        proposer, number = _pull_name(reader)
+        cosigned_at = reader.pull_u64()
+        signature = HybridSignature.decode(reader.pull_bytes(HYBRID_SIGNATURE_LEN))
+        reader.end()
+        return cls(proposer, number, cosigned_at, signature)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointCountersign(Frame):
+    """The proposer's signature over the co-signed body: the checkpoint is complete.
+
+    Attributes:
+        proposer, number: the checkpoint's name.
+        signature: the proposer's, over the body the co-signer signed.
+    """
+
+    TYPE: ClassVar[int] = FRAME_CHECKPOINT_COUNTERSIGN
+    MAX_BODY: ClassVar[int] = 1 + 8 + HYBRID_SIGNATURE_LEN
+
+    proposer: Direction
+    number: int
+    signature: HybridSignature
+
+    def encode_body(self) -> bytes:
+        return _name_bytes(self.proposer, self.number) + self.signature.encode()
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> Self:
+        reader = FrameReader(body)
+        proposer, number = _pull_name(reader)
+        signature = HybridSignature.decode(reader.pull_bytes(HYBRID_SIGNATURE_LEN))
+        reader.end()
+        return cls(proposer, number, signature)
+
+
 #: The session's frames and the delivery frames: the codec of every line's sessions.
 DELIVERY_FRAMES: Final = SESSION_FRAMES.extended(
-    Sync, Envelopes, HeadFrame, ReceiptFrame, NackFrame, Fetch
+    Sync,
+    Envelopes,
+    HeadFrame,
+    ReceiptFrame,
+    NackFrame,
+    Fetch,
+    CheckpointProposal,
+    CheckpointCosign,
+    CheckpointCountersign,
 )

@@ -1,0 +1,178 @@
+"""Checkpoint steps between two stations (docs/protocol.md §4.10): both sign, or nobody does."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from hotline.delivery import (
+    DELIVERY_FRAMES,
+    CheckpointComplete,
+    CheckpointCosign,
+    CheckpointCountersign,
+    CheckpointDeclined,
+    CheckpointProposal,
+    Checkpoints,
+    CosignWanted,
+    CountersignWanted,
+)
+from hotline.record import GENESIS, ChainRef, Direction
+from tests.record.helpers import FIRST, LINE_ID, SECOND, T0, Station, build_chain
+
+B = 1000
+RTT = 20
+CHAIN_A = build_chain(3, station=FIRST)
+CHAIN_B = build_chain(2, station=SECOND)
+HEADS = (CHAIN_A[-1].header.ref, CHAIN_B[-1].header.ref)
+
+
+def hashes() -> dict[tuple[Direction, int], bytes]:
+    """What both stations store: every envelope of both chains."""
+    held = {(Direction.FIRST, e.seq): e.hash for e in CHAIN_A}
+    held |= {(Direction.SECOND, e.seq): e.hash for e in CHAIN_B}
+    return held
+
+
+def side(station: Station, held: dict[tuple[Direction, int], bytes], **kw: int) -> Checkpoints:
+    peer = SECOND if station is FIRST else FIRST
+    return Checkpoints(
+        line_id=LINE_ID,
+        direction=station.direction,
+        peer_keys=peer.public,
+        stored=lambda d, s: held.get((d, s)),
+        skew_bound_ms=B,
+        **kw,
+    )
+
+
+def wire(frame: object) -> object:
+    """Through the codec, as the session carries it."""
+    return DELIVERY_FRAMES.decode(DELIVERY_FRAMES.encode(frame))  # type: ignore[arg-type]
+
+
+def run(
+    a: Checkpoints, b: Checkpoints, *, heads: tuple[ChainRef, ChainRef] = HEADS, skew: int = 0
+) -> tuple[object, object]:
+    """A (FIRST) proposes at T0; B answers at T0 + skew; return what each side ends with."""
+    (wanted,) = b.receive(wire(a.propose(1, heads, T0)), T0 + skew, RTT)
+    if not isinstance(wanted, CosignWanted):
+        return None, wanted
+    cosign = b.cosign(wanted.body, wanted.body.sign(SECOND.keys))
+    (counter,) = a.receive(wire(cosign), T0 + 2 * RTT, RTT)
+    if not isinstance(counter, CountersignWanted):
+        return counter, None
+    checkpoint, frame = a.countersign(counter.body, counter.theirs, counter.body.sign(FIRST.keys))
+    (done,) = b.receive(wire(frame), T0 + skew + RTT, RTT)
+    return checkpoint, done
+
+
+def test_both_sign_and_hold_the_same_checkpoint() -> None:
+    held = hashes()
+    checkpoint, done = run(side(FIRST, held), side(SECOND, held))
+    assert isinstance(done, CheckpointComplete)
+    assert done.checkpoint == checkpoint
+    assert done.checkpoint.verify((FIRST.public, SECOND.public))
+    body = done.checkpoint.body
+    assert body.heads == HEADS and body.proposer is Direction.FIRST and body.number == 1
+    assert body.proposed_at_ms == T0 and body.cosigned_at_ms == T0
+
+
+def test_a_proposal_from_a_clock_beyond_the_bound_is_declined_with_the_clock_alarm() -> None:
+    held = hashes()
+    _, declined = run(side(FIRST, held), side(SECOND, held), skew=B + RTT + 1)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "clock"
+    _, within = run(side(FIRST, held), side(SECOND, held), skew=B + RTT)
+    assert isinstance(within, CheckpointComplete)
+
+
+def test_heads_we_do_not_hold_raise_the_record_alarm() -> None:
+    held = hashes()
+    wrong = ChainRef(3, bytes(range(64)))
+    _, declined = run(side(FIRST, held), side(SECOND, held), heads=(wrong, HEADS[1]))
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    _, declined = run(
+        side(FIRST, held), side(SECOND, held), heads=(HEADS[0], ChainRef(2, bytes(range(64))))
+    )
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+
+
+def test_a_peer_head_still_in_flight_is_declined_quietly() -> None:
+    held = hashes()
+    behind = dict(held)
+    del behind[(Direction.FIRST, 3)]  # SECOND has not stored FIRST's envelope 3 yet
+    _, declined = run(side(FIRST, held), side(SECOND, behind))
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm is None
+
+
+def test_empty_directions_checkpoint_as_genesis() -> None:
+    checkpoint, done = run(side(FIRST, {}), side(SECOND, {}), heads=(GENESIS, GENESIS))
+    assert isinstance(done, CheckpointComplete) and done.checkpoint == checkpoint
+
+
+def test_a_replayed_proposal_is_declined() -> None:
+    held = hashes()
+    a, b = side(FIRST, held), side(SECOND, held, last_theirs=1)
+    (declined,) = b.receive(wire(a.propose(1, HEADS, T0)), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    (wanted,) = b.receive(wire(a.propose(2, HEADS, T0)), T0, RTT)
+    assert isinstance(wanted, CosignWanted)
+
+
+def test_forged_signatures_complete_nothing() -> None:
+    held = hashes()
+    a, b = side(FIRST, held), side(SECOND, held)
+    (wanted,) = b.receive(wire(a.propose(1, HEADS, T0)), T0, RTT)
+    assert isinstance(wanted, CosignWanted)
+    forged = b.cosign(wanted.body, wanted.body.sign(FIRST.keys))  # not SECOND's key
+    (declined,) = a.receive(wire(forged), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    # A counter-signature by the wrong key, or for another checkpoint, completes nothing.
+    (again,) = b.receive(wire(a.propose(2, HEADS, T0)), T0, RTT)
+    assert isinstance(again, CosignWanted)
+    b.cosign(again.body, again.body.sign(SECOND.keys))
+    bad = CheckpointCountersign(Direction.FIRST, 2, again.body.sign(SECOND.keys))
+    (declined,) = b.receive(wire(bad), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    other = CheckpointCountersign(Direction.FIRST, 7, again.body.sign(FIRST.keys))
+    (declined,) = b.receive(wire(other), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm is None
+
+
+def test_a_cosignature_of_no_pending_proposal_is_ignored() -> None:
+    a = side(FIRST, hashes())
+    stray = CheckpointCosign(Direction.FIRST, 1, T0, FIRST.keys.sign(b"x", b"y"))
+    (declined,) = a.receive(wire(stray), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm is None
+
+
+def test_a_proposal_in_our_name_or_malformed_raises_the_record_alarm() -> None:
+    held = hashes()
+    b = side(SECOND, held)
+    mine = side(SECOND, held).propose(1, HEADS, T0)  # proposer SECOND: not the peer
+    (declined,) = b.receive(wire(mine), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    assert isinstance(mine, CheckpointProposal)
+    garbage = dataclasses.replace(mine, item=b"\xff" * len(mine.item))
+    (declined,) = b.receive(garbage, T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+
+
+@pytest.mark.parametrize("frame_type", [CheckpointCosign, CheckpointCountersign])
+def test_checkpoint_frames_refuse_a_zero_number(frame_type: type) -> None:
+    from hotline.session import FrameError
+
+    signature = FIRST.keys.sign(b"x", b"y")
+    args = (
+        (Direction.FIRST, 1, T0, signature)
+        if frame_type is CheckpointCosign
+        else (
+            Direction.FIRST,
+            1,
+            signature,
+        )
+    )
+    data = bytearray(DELIVERY_FRAMES.encode(frame_type(*args)))
+    data[3:11] = bytes(8)  # version, type, proposer, then the number
+    with pytest.raises(FrameError):
+        DELIVERY_FRAMES.decode(bytes(data))
