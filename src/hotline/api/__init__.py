@@ -23,6 +23,8 @@ from ._files import DaemonInfo as DaemonInfo
 from ._files import load_or_create_token as load_or_create_token
 from ._files import read_token as read_token
 from ._openapi import OPENAPI as OPENAPI
+from ._requests import MAX_BATCH_BODY as MAX_BATCH_BODY
+from ._requests import MAX_BATCH_MESSAGES as MAX_BATCH_MESSAGES
 from ._requests import MAX_IDEMPOTENCY_KEY_LEN as MAX_IDEMPOTENCY_KEY_LEN
 from ._requests import MAX_REQUEST_BODY as MAX_REQUEST_BODY
 from ._requests import check_idempotency_key as check_idempotency_key

@@ -32,7 +32,15 @@ from starlette.routing import Route
 
 from ._errors import ApiError, RequestInvalidError, RequestTooLargeError, UnsupportedMediaTypeError
 from ._openapi import OPENAPI
-from ._requests import MAX_REQUEST_BODY, _json_object, check_peer, parse_peer_filter, parse_send
+from ._requests import (
+    MAX_BATCH_BODY,
+    MAX_REQUEST_BODY,
+    _json_object,
+    check_peer,
+    parse_peer_filter,
+    parse_send,
+    parse_send_batch,
+)
 from ._views import Control, ResumedView
 
 Scope = MutableMapping[str, Any]
@@ -88,8 +96,8 @@ class _Guard:
         await self._app(scope, receive, send)
 
 
-async def _json_body(request: Request) -> bytes:
-    """Return the request body, declared JSON and at most :data:`MAX_REQUEST_BODY` bytes.
+async def _json_body(request: Request, limit: int = MAX_REQUEST_BODY) -> bytes:
+    """Return the request body, declared JSON and at most ``limit`` bytes.
 
     The length is checked as the body arrives, so a client cannot make the daemon buffer more
     than that by lying in (or leaving out) ``Content-Length``.
@@ -97,14 +105,14 @@ async def _json_body(request: Request) -> bytes:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaTypeError("the request body must be application/json")
-    too_large = RequestTooLargeError(f"the request body is over {MAX_REQUEST_BODY} bytes")
+    too_large = RequestTooLargeError(f"the request body is over {limit} bytes")
     declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_REQUEST_BODY:
+    if not declared.isdigit() or int(declared) > limit:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_REQUEST_BODY:
+        if len(body) > limit:
             raise too_large
     return bytes(body)
 
@@ -162,6 +170,14 @@ def make_app(control: Control, *, token: str) -> Starlette:
         result = await control.send(parse_send(await _json_body(request)))
         return JSONResponse(result.message.to_json(), status_code=201 if result.created else 200)
 
+    async def send_batch(request: Request) -> Response:
+        results = await control.send_batch(
+            parse_send_batch(await _json_body(request, MAX_BATCH_BODY))
+        )
+        body = {"messages": [r.message.to_json() | {"created": r.created} for r in results]}
+        created = any(result.created for result in results)
+        return JSONResponse(body, status_code=201 if created else 200)
+
     async def outbox(request: Request) -> Response:
         messages = await control.outbox(parse_peer_filter(request.query_params.multi_items()))
         return JSONResponse([message.to_json() for message in messages])
@@ -179,6 +195,7 @@ def make_app(control: Control, *, token: str) -> Starlette:
         routes=[
             Route("/v1/status", status, methods=["GET"]),
             Route("/v1/messages", send, methods=["POST"]),
+            Route("/v1/messages/batch", send_batch, methods=["POST"]),
             Route("/v1/outbox", outbox, methods=["GET"]),
             Route("/v1/inbox", inbox, methods=["GET"]),
             Route("/v1/lines/{peer}/resume", resume, methods=["POST"]),

@@ -14,13 +14,15 @@ Each error answer is raised as the class its ``code`` names
 
 **Retries.** ``send`` carries an idempotency key (a fresh one unless given); when the daemon
 does not answer in time the request is sent once more with the same key, so a message the
-daemon did commit before the timeout is found again, never queued twice.
+daemon did commit before the timeout is found again, never queued twice. ``send_batch`` does
+the same with a key per message, fixed before the first attempt.
 """
 
 from __future__ import annotations
 
 import secrets
 import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -133,8 +135,53 @@ class Client:
         """
         key = new_idempotency_key() if idempotency_key is None else idempotency_key
         body = {"peer": peer, "text": text, "precedence": precedence, "idempotency_key": key}
-        response = self._request("POST", "/v1/messages", json=body, retry_key=key)
+        hint = f"it may be queued: retry with --idempotency-key {key}"
+        response = self._request("POST", "/v1/messages", json=body, retry_hint=hint)
         return SendResult(QueuedView.from_json(_json(response)), response.status_code == 201)
+
+    def send_batch(self, messages: Sequence[Mapping[str, str]]) -> list[SendResult]:
+        """Queue 1 to ``MAX_BATCH_MESSAGES`` messages in one commit: all of them, or none.
+
+        Args:
+            messages: each a mapping with ``peer`` and ``text``, and optionally
+                ``precedence`` (``routine`` if absent) and ``idempotency_key`` (a fresh key if
+                absent), as for :meth:`send`. The JSON body must stay within
+                ``MAX_BATCH_BODY`` bytes.
+
+        Returns:
+            One result per message, in order (``created`` is ``False`` for a message its key
+            had already queued).
+
+        Raises:
+            RequestInvalidError: an item breaks the rules of a send (its index is named), no
+                items or too many, or the body is over ``MAX_BATCH_BODY`` (``too_large``).
+            NotRunningError, PeerUnknownError, IdempotencyConflictError,
+            StoreUnavailableError, ApiError: as for :meth:`send`; nothing was queued.
+        """
+        items = [
+            {
+                "peer": message["peer"],
+                "text": message["text"],
+                "precedence": message.get("precedence", "routine"),
+                "idempotency_key": message.get("idempotency_key") or new_idempotency_key(),
+            }
+            for message in messages
+        ]
+        hint = "it may be queued: send the batch again with the same idempotency keys"
+        response = self._request(
+            "POST", "/v1/messages/batch", json={"messages": items}, retry_hint=hint
+        )
+        answer = _json(response)
+        queued = answer.get("messages") if isinstance(answer, dict) else None
+        if not isinstance(queued, list) or len(queued) != len(items):
+            raise ApiError("the daemon's answer to a batch is malformed")
+        results = []
+        for item in queued:
+            created = item.get("created") if isinstance(item, dict) else None
+            if not isinstance(created, bool):
+                raise ApiError("the daemon's answer to a batch is malformed (created)")
+            results.append(SendResult(QueuedView.from_json(item), created))
+        return results
 
     def outbox(self, peer: str | None = None) -> list[OutboxView]:
         """Return the messages queued and not yet receipted, in sending order.
@@ -179,9 +226,10 @@ class Client:
         return answer
 
     def _request(
-        self, method: str, path: str, *, retry_key: str | None = None, **kwargs: Any
+        self, method: str, path: str, *, retry_hint: str | None = None, **kwargs: Any
     ) -> httpx.Response:
-        attempts = 1 if retry_key is None else 2
+        """Send the request; one with a ``retry_hint`` (idempotent) goes again after a timeout."""
+        attempts = 1 if retry_hint is None else 2
         for attempt in range(1, attempts + 1):
             try:
                 response = self._http.request(method, path, **kwargs)
@@ -194,10 +242,9 @@ class Client:
             except httpx.TimeoutException:
                 if attempt < attempts:
                     continue
-                hint = f" (it may be queued: retry with --idempotency-key {retry_key})"
+                hint = f" ({retry_hint})" if retry_hint else ""
                 raise ApiError(
-                    f"the daemon did not answer within {self._timeout:g} s"
-                    + (hint if retry_key else "")
+                    f"the daemon did not answer within {self._timeout:g} s{hint}"
                 ) from None
             except httpx.HTTPError as exc:
                 raise ApiError(f"the daemon's API at {self._url} failed: {exc}") from None

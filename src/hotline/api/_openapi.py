@@ -13,7 +13,7 @@ from typing import Any, Final
 from hotline import __version__
 from hotline.constants import MAX_TEXT_LEN
 
-from ._requests import MAX_IDEMPOTENCY_KEY_LEN
+from ._requests import MAX_BATCH_BODY, MAX_BATCH_MESSAGES, MAX_IDEMPOTENCY_KEY_LEN
 from ._views import PRECEDENCES
 
 
@@ -55,6 +55,15 @@ _PEER_FILTER: Final = {
     "required": False,
     "schema": _PEER,
     "description": "Only this peer's messages.",
+}
+
+_QUEUED_REQUIRED: Final = ["id", "peer", "precedence", "state", "queued_at"]
+_QUEUED_PROPERTIES: Final = {
+    "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "peer": {"type": "string"},
+    "precedence": _PRECEDENCE,
+    "state": {"type": "string", "enum": ["queued", "sequenced", "sent", "receipted"]},
+    "queued_at": _TIME,
 }
 
 _NO_OPTIONS: Final = {
@@ -145,13 +154,54 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "Queued": {
         "type": "object",
-        "required": ["id", "peer", "precedence", "state", "queued_at"],
+        "required": _QUEUED_REQUIRED,
+        "properties": _QUEUED_PROPERTIES,
+    },
+    "SendBatchRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["messages"],
         "properties": {
-            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-            "peer": {"type": "string"},
-            "precedence": _PRECEDENCE,
-            "state": {"type": "string", "enum": ["queued", "sequenced", "sent", "receipted"]},
-            "queued_at": _TIME,
+            "messages": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BATCH_MESSAGES,
+                "items": _ref("SendRequest"),
+                "description": f"1 to {MAX_BATCH_MESSAGES} messages, each as for a send; the"
+                f" whole body at most {MAX_BATCH_BODY} bytes (else 413).",
+            }
+        },
+        "example": {
+            "messages": [
+                {"peer": "moscow", "text": "Привет", "idempotency_key": "batch-1-0"},
+                {
+                    "peer": "moscow",
+                    "text": "שלום",
+                    "precedence": "flash",
+                    "idempotency_key": "batch-1-1",
+                },
+            ]
+        },
+    },
+    "QueuedBatch": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {
+            "messages": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [*_QUEUED_REQUIRED, "created"],
+                    "properties": {
+                        **_QUEUED_PROPERTIES,
+                        "created": {
+                            "type": "boolean",
+                            "description": "false: its idempotency key had queued it before.",
+                        },
+                    },
+                },
+                "description": "One per message of the request, in its order.",
+            }
         },
     },
     "OutboxMessage": {
@@ -223,6 +273,21 @@ OPENAPI: Final[dict[str, Any]] = {
                 "responses": {
                     "201": _json(_ref("Queued"), "queued now"),
                     "200": _json(_ref("Queued"), "already queued with this idempotency key"),
+                    **_errors(400, 404, 409, 413, 415, 422, 503),
+                },
+            }
+        },
+        "/v1/messages/batch": {
+            "post": {
+                "operationId": "send_batch",
+                "summary": "Queue many messages in one commit (one fsync): all of them, or none.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("SendBatchRequest")}},
+                },
+                "responses": {
+                    "201": _json(_ref("QueuedBatch"), "queued now (at least one message)"),
+                    "200": _json(_ref("QueuedBatch"), "every message already queued with its key"),
                     **_errors(400, 404, 409, 413, 415, 422, 503),
                 },
             }

@@ -234,6 +234,9 @@ class Control(Protocol):
     async def send(self, request: SendRequest) -> SendResult:
         """Queue a message durably (committed before returning), or find its key's message."""
 
+    async def send_batch(self, requests: tuple[SendRequest, ...]) -> tuple[SendResult, ...]:
+        """Queue many messages in one commit, all or none; one result per request, in order."""
+
     async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
         """Return the messages not yet receipted, in sending order (one peer's, if given)."""
 

@@ -230,6 +230,10 @@ class Daemon:
         """Queue a message durably, for ``POST /v1/messages`` (see :class:`MessageDesk`)."""
         return await self._desk.send(request)
 
+    async def send_batch(self, requests: tuple[SendRequest, ...]) -> tuple[SendResult, ...]:
+        """Queue many messages in one commit, for ``POST /v1/messages/batch``."""
+        return await self._desk.send_batch(requests)
+
     async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
         """The messages not yet receipted, for ``GET /v1/outbox``."""
         return await self._desk.outbox(peer)

@@ -1,4 +1,4 @@
-"""The daemon's message desk: ``send``, ``outbox`` and ``inbox`` of the local API.
+"""The daemon's message desk: ``send``, ``send_batch``, ``outbox`` and ``inbox`` of the local API.
 
 The API hands the daemon checked requests (:class:`hotline.api.SendRequest`); the desk finds
 the line the peer name stands for, runs the store call in the store's thread (never on the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from hotline.api import (
@@ -35,8 +35,10 @@ from hotline.store import (
     InboxMessage,
     Messages,
     OutboxMessage,
+    Queued,
     StoreError,
     StoreThread,
+    ToQueue,
 )
 
 from ._crashpoints import crashpoint
@@ -56,6 +58,18 @@ def _outbox_view(message: OutboxMessage) -> OutboxView:
         text=message.text,
         queued_at=format_time_ms(message.queued_at_ms),
     )
+
+
+def _result(queued: Queued) -> SendResult:
+    message = queued.message
+    view = QueuedView(
+        id=message.id,
+        peer=message.peer,
+        precedence=PRECEDENCES[message.precedence],
+        state=message.state.value,
+        queued_at=format_time_ms(message.queued_at_ms),
+    )
+    return SendResult(view, queued.created)
 
 
 def _inbox_view(message: InboxMessage) -> InboxView:
@@ -122,14 +136,49 @@ class MessageDesk:
             peer=message.peer,
             precedence=PRECEDENCES[message.precedence],
         )
-        view = QueuedView(
-            id=message.id,
-            peer=message.peer,
-            precedence=PRECEDENCES[message.precedence],
-            state=message.state.value,
-            queued_at=format_time_ms(message.queued_at_ms),
+        return _result(queued)
+
+    async def send_batch(self, requests: Sequence[SendRequest]) -> tuple[SendResult, ...]:
+        """Queue many messages in one commit (see :meth:`hotline.store.Messages.queue_many`).
+
+        All or nothing: an unknown peer or a conflicting key anywhere refuses the whole batch
+        before or inside the one transaction. Each line that got a new message is told once.
+
+        Raises:
+            PeerUnknownError: no active pairing has the name an item gives.
+            IdempotencyConflictError: an item's key already queued another message.
+            StoreUnavailableError: the store failed: nothing was queued.
+        """
+        lines = self._lines()
+        items = []
+        for request in requests:
+            line_id = lines.get(request.peer)
+            if line_id is None:
+                raise PeerUnknownError(f"no paired station is named {request.peer!r} (see peers)")
+            items.append(
+                ToQueue(
+                    line_id, request.peer, request.precedence, request.text, request.idempotency_key
+                )
+            )
+        now_ms = int(time.time() * 1000)
+        queued = await self._call(lambda messages: messages.queue_many(items, now_ms=now_ms))
+        crashpoint("queue.after_commit")
+        touched: dict[bytes, int] = {}
+        for done in queued:
+            if done.created:
+                touched[done.message.line_id] = touched.get(done.message.line_id, 0) + 1
+        for line_id in touched:
+            self._queued(line_id)
+        log_event(
+            _log,
+            logging.INFO,
+            "messages queued",
+            count=len(queued),
+            new=sum(touched.values()),
+            first=queued[0].message.id,
+            last=queued[-1].message.id,
         )
-        return SendResult(view, queued.created)
+        return tuple(_result(done) for done in queued)
 
     async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
         """The messages not yet receipted, in sending order.

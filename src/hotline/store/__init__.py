@@ -21,6 +21,7 @@ from ._messages import Messages as Messages
 from ._messages import OutboxMessage as OutboxMessage
 from ._messages import OutboxState as OutboxState
 from ._messages import Queued as Queued
+from ._messages import ToQueue as ToQueue
 from ._sealing import LABEL_STORE_KEY as LABEL_STORE_KEY
 from ._sealing import RowCipher as RowCipher
 from ._sealing import outbox_ad as outbox_ad

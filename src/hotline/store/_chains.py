@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Final
 
 from hotline.constants import MAX_UNCOVERED_ENVELOPES
 from hotline.record import (
@@ -34,36 +34,39 @@ from hotline.record import (
     ChainWriter,
     Direction,
     Envelope,
-    EnvelopeHeader,
     Kind,
     MessageBody,
     Nack,
     Precedence,
     Receipt,
-    RecordError,
     Signer,
 )
 
 from ._db import transaction
 from ._errors import HaltedError, StoreCorruptError, StoreError
+from ._recovery import SEQUENCE_ROW, check_continuous, reconcile_outbox
+from ._rows import (
+    chain_tip,
+    decoded,
+    hash_at,
+    insert_envelopes,
+    insert_heads,
+    insert_receipt,
+    stored_hash,
+)
 from ._sealing import (
     ENVELOPE_COLUMNS,
     MESSAGE_ID_LEN,
     RowCipher,
     open_envelope,
     open_outbox,
-    seal_envelope,
 )
 
-_Item = TypeVar("_Item")
+#: ``hash_at`` lives in ._rows; ._store reads it from here.
+__all__ = ["Chains", "LineBook", "Sequenced", "hash_at"]
 
-_INSERT_ENVELOPE: Final = (
-    "INSERT INTO envelopes (line_id, peer, direction, incoming, seq, hash, header, kind,"
-    " precedence, sequenced_at_ms, stored_at_ms, message_id, nonce, body)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+
 _QUEUED: Final = "SELECT position, id, peer, precedence, queued_at_ms, nonce, body FROM outbox"
-_SEQUENCE_ROW: Final = "UPDATE outbox SET state = 'sequenced', seq = ? WHERE position = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,76 +106,6 @@ class Sequenced:
     message_ids: tuple[str, ...]
 
 
-def stored_hash(db: sqlite3.Connection, line_id: bytes, direction: int, seq: int) -> bytes | None:
-    """Return the envelope hash stored at ``(line_id, direction, seq)`` (inside a transaction)."""
-    row = db.execute(
-        "SELECT hash FROM envelopes WHERE line_id = ? AND direction = ? AND seq = ?",
-        (line_id, int(direction), seq),
-    ).fetchone()
-    return None if row is None else bytes(row[0])
-
-
-def hash_at(
-    db: sqlite3.Connection, path: Path, line_id: bytes, direction: Direction, seq: int
-) -> bytes | None:
-    """Return the envelope hash stored at ``(line_id, direction, seq)``, or None: one read.
-
-    Raises:
-        StoreError: the store cannot be read.
-    """
-    with transaction(db, path, write=False):
-        return stored_hash(db, line_id, direction, seq)
-
-
-def _decoded(decode: Callable[[bytes], _Item], data: bytes, what: str) -> _Item:
-    try:
-        return decode(data)
-    except (RecordError, ValueError) as exc:
-        raise StoreCorruptError(f"the store's {what} does not decode: {exc}") from None
-
-
-def _check_continuous(
-    line_id: bytes,
-    direction: Direction,
-    tip: ChainRef,
-    envelopes: Sequence[Envelope],
-    heads: Sequence[ChainHead],
-) -> None:
-    """Refuse a batch that would leave a duplicate, a gap or an uncovered tail in the store.
-
-    Raises:
-        ValueError: no envelopes.
-        StoreError: the batch does not continue the stored chain, or its heads do not cover it.
-    """
-    if not envelopes:
-        raise ValueError("a batch holds at least one envelope")
-    held: dict[int, bytes] = {}
-    previous = tip
-    for envelope in envelopes:
-        header = envelope.header
-        if header.line_id != line_id or header.direction != direction or envelope.body is None:
-            raise StoreError(
-                f"envelope {header.seq} is not a whole envelope of direction {direction.name}"
-                " of this line: nothing was written"
-            )
-        if header.seq != previous.seq + 1 or header.prev_hash != previous.hash:
-            raise StoreError(
-                f"envelope {header.seq} does not follow #{previous.seq} of direction"
-                f" {direction.name} (a duplicate or a gap): nothing was written"
-            )
-        held[header.seq] = header.hash
-        previous = header.ref
-    for head in heads:
-        if (head.line_id, head.direction) != (line_id, direction) or held.get(
-            head.seq
-        ) != head.envelope_hash:
-            raise StoreError(
-                f"the chain head at {head.seq} names no envelope of the batch: nothing was written"
-            )
-    if previous.seq not in {head.seq for head in heads}:
-        raise StoreError(f"no chain head covers envelope {previous.seq}: nothing was written")
-
-
 class Chains:
     """Both directions of every line, on one ``hotline.db`` connection (the store's thread)."""
 
@@ -205,8 +138,8 @@ class Chains:
         """
         peer = direction.other
         with transaction(self._db, self._path, write=False):
-            own_tip, own_cross = self._tip(line_id, direction)
-            peer_tip, peer_cross = self._tip(line_id, peer)
+            own_tip, own_cross = chain_tip(self._db, line_id, direction)
+            peer_tip, peer_cross = chain_tip(self._db, line_id, peer)
             received = self._latest_receipt(line_id, direction, issued=False)
             issued = self._latest_receipt(line_id, peer, issued=True)
             halts = self._halts(line_id)
@@ -255,7 +188,7 @@ class Chains:
                 (line_id, int(direction), after_seq),
             )
             for (item,) in cursor:
-                heads.append(_decoded(ChainHead.decode, item, "chain head"))
+                heads.append(decoded(ChainHead.decode, item, "chain head"))
                 if heads[-1].seq - after_seq >= limit:
                     break
             cursor.close()
@@ -321,8 +254,8 @@ class Chains:
             ).fetchall()
             if not rows:
                 return None
-            tip, cross = self._tip(line_id, direction)
-            peer_tip, _ = self._tip(line_id, direction.other)
+            tip, cross = chain_tip(self._db, line_id, direction)
+            peer_tip, _ = chain_tip(self._db, line_id, direction.other)
             writer = ChainWriter(line_id, direction, tip=tip, cross=cross)
             envelopes = [
                 writer.append(
@@ -339,12 +272,19 @@ class Chains:
             ]
             head = writer.sign_head(signer, now_ms)
             ids = [row[1] for row in rows]
-            self._insert(
-                line_id, envelopes, [row[2] for row in rows], ids, incoming=False, now_ms=now_ms
+            insert_envelopes(
+                self._db,
+                self._cipher,
+                line_id,
+                envelopes,
+                peers=[row[2] for row in rows],
+                message_ids=ids,
+                incoming=False,
+                now_ms=now_ms,
             )
-            self._insert_heads([head])
+            insert_heads(self._db, [head])
             self._db.executemany(
-                _SEQUENCE_ROW, [(e.seq, row[0]) for e, row in zip(envelopes, rows, strict=True)]
+                SEQUENCE_ROW, [(e.seq, row[0]) for e, row in zip(envelopes, rows, strict=True)]
             )
         return Sequenced(tuple(envelopes), head, tuple(ids))
 
@@ -375,7 +315,7 @@ class Chains:
                     f"a receipt names our envelope {receipt.seq}, which this store does not"
                     " hold: nothing was written"
                 )
-            self._insert_receipt(receipt, issued=False, now_ms=now_ms)
+            insert_receipt(self._db, receipt, issued=False, now_ms=now_ms)
             moved = self._db.execute(
                 "UPDATE outbox SET state = 'receipted'"
                 " WHERE line_id = ? AND state = 'sequenced' AND seq <= ? RETURNING id, seq",
@@ -415,29 +355,23 @@ class Chains:
             StoreCorruptError: an outbox row fails to open.
         """
         with transaction(self._db, self._path):
-            tip, _ = self._tip(line_id, direction)
-            _check_continuous(line_id, direction, tip, envelopes, heads)
-            candidates: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
-            for row in self._db.execute(
-                f"{_QUEUED} WHERE line_id = ? AND state = 'queued' ORDER BY position",
-                (line_id,),
-            ):
-                candidates.setdefault((row[3], row[4]), []).append(row)
-            fallback = peer if peer is not None else self._peer_of(line_id)
-            ids, peers, matched, updates = [], [], [], []
-            for envelope in envelopes:
-                row = self._match(line_id, envelope, candidates)
-                if row is None:
-                    ids.append(secrets.token_hex(MESSAGE_ID_LEN))
-                    peers.append(fallback)
-                else:
-                    ids.append(row[1])
-                    peers.append(row[2])
-                    matched.append(row[1])
-                    updates.append((envelope.seq, row[0]))
-            self._insert(line_id, envelopes, peers, ids, incoming=False, now_ms=now_ms)
-            self._insert_heads(heads)
-            self._db.executemany(_SEQUENCE_ROW, updates)
+            tip, _ = chain_tip(self._db, line_id, direction)
+            check_continuous(line_id, direction, tip, envelopes, heads)
+            ids, peers, matched, updates = reconcile_outbox(
+                self._db, self._cipher, line_id, envelopes, peer
+            )
+            insert_envelopes(
+                self._db,
+                self._cipher,
+                line_id,
+                envelopes,
+                peers=peers,
+                message_ids=ids,
+                incoming=False,
+                now_ms=now_ms,
+            )
+            insert_heads(self._db, heads)
+            self._db.executemany(SEQUENCE_ROW, updates)
         return tuple(matched)
 
     # --- The peer's direction -----------------------------------------------------------------
@@ -477,13 +411,22 @@ class Chains:
                     f"direction {direction.name} of the line with {peer} is halted until an"
                     " operator resumes it: nothing was written"
                 )
-            tip, _ = self._tip(line_id, direction)
-            _check_continuous(line_id, direction, tip, envelopes, heads)
-            own_tip, _ = self._tip(line_id, direction.other)
+            tip, _ = chain_tip(self._db, line_id, direction)
+            check_continuous(line_id, direction, tip, envelopes, heads)
+            own_tip, _ = chain_tip(self._db, line_id, direction.other)
             ids = [secrets.token_hex(MESSAGE_ID_LEN) for _ in envelopes]
             peers = [peer] * len(envelopes)
-            self._insert(line_id, envelopes, peers, ids, incoming=True, now_ms=now_ms)
-            self._insert_heads(heads)
+            insert_envelopes(
+                self._db,
+                self._cipher,
+                line_id,
+                envelopes,
+                peers=peers,
+                message_ids=ids,
+                incoming=True,
+                now_ms=now_ms,
+            )
+            insert_heads(self._db, heads)
             receipt = Receipt.create(
                 signer,
                 line_id=line_id,
@@ -492,7 +435,7 @@ class Chains:
                 receipted_at_ms=now_ms,
                 own=own_tip,
             )
-            self._insert_receipt(receipt, issued=True, now_ms=now_ms)
+            insert_receipt(self._db, receipt, issued=True, now_ms=now_ms)
         return receipt
 
     # --- Halts --------------------------------------------------------------------------------
@@ -540,20 +483,6 @@ class Chains:
         return cursor.rowcount
 
     # --- Inside a transaction -----------------------------------------------------------------
-    def _tip(self, line_id: bytes, direction: Direction) -> tuple[ChainRef, ChainRef]:
-        """The last stored envelope of ``direction`` and its cross-link (GENESIS if none)."""
-        row = self._db.execute(
-            "SELECT seq, hash, header FROM envelopes WHERE line_id = ? AND direction = ?"
-            " ORDER BY seq DESC LIMIT 1",
-            (line_id, int(direction)),
-        ).fetchone()
-        if row is None:
-            return GENESIS, GENESIS
-        header = _decoded(EnvelopeHeader.decode, row[2], "envelope header")
-        if header.ref != ChainRef(row[0], row[1]):
-            raise StoreCorruptError(f"the store's envelope #{row[0]} holds another header")
-        return header.ref, header.cross
-
     def _latest_receipt(
         self, line_id: bytes, direction: Direction, *, issued: bool
     ) -> Receipt | None:
@@ -562,7 +491,7 @@ class Chains:
             " ORDER BY seq DESC LIMIT 1",
             (line_id, int(direction), int(issued)),
         ).fetchone()
-        return None if row is None else _decoded(Receipt.decode, row[0], "receipt")
+        return None if row is None else decoded(Receipt.decode, row[0], "receipt")
 
     def _halts(self, line_id: bytes) -> dict[Direction, Nack]:
         rows = self._db.execute(
@@ -570,7 +499,7 @@ class Chains:
             " WHERE halts.line_id = ?",
             (line_id,),
         ).fetchall()
-        return {Direction(d): _decoded(Nack.decode, item, "NACK") for d, item in rows}
+        return {Direction(d): decoded(Nack.decode, item, "NACK") for d, item in rows}
 
     def _halted(self, line_id: bytes, direction: Direction) -> bool:
         return (
@@ -579,84 +508,4 @@ class Chains:
                 (line_id, int(direction)),
             ).fetchone()
             is not None
-        )
-
-    def _peer_of(self, line_id: bytes) -> str:
-        """The peer's name as the line's rows give it ('' when the store holds none)."""
-        row = self._db.execute(
-            "SELECT peer FROM envelopes WHERE line_id = ?1"
-            " UNION ALL SELECT peer FROM outbox WHERE line_id = ?1 LIMIT 1",
-            (line_id,),
-        ).fetchone()
-        return "" if row is None else str(row[0])
-
-    def _match(
-        self,
-        line_id: bytes,
-        envelope: Envelope,
-        candidates: dict[tuple[int, int], list[tuple[Any, ...]]],
-    ) -> tuple[Any, ...] | None:
-        """Take the first queued outbox row ``envelope`` was made from, if any."""
-        header, body = envelope.header, envelope.body
-        if header.kind is not Kind.MESSAGE or not isinstance(body, MessageBody):
-            return None
-        rows = candidates.get((int(header.precedence), header.queued_at_ms), [])
-        text = body.text.encode("utf-8")
-        for index, row in enumerate(rows):
-            if open_outbox(self._cipher, line_id, row[1], row[5], row[6]) == text:
-                return rows.pop(index)
-        return None
-
-    def _insert(
-        self,
-        line_id: bytes,
-        envelopes: Sequence[Envelope],
-        peers: Sequence[str],
-        message_ids: Sequence[str],
-        *,
-        incoming: bool,
-        now_ms: int,
-    ) -> None:
-        rows = []
-        for envelope, peer, message_id in zip(envelopes, peers, message_ids, strict=True):
-            header = envelope.header
-            nonce, sealed = seal_envelope(self._cipher, envelope)
-            rows.append(
-                (
-                    line_id,
-                    peer,
-                    int(header.direction),
-                    int(incoming),
-                    header.seq,
-                    header.hash,
-                    header.encoded,
-                    int(header.kind),
-                    int(header.precedence),
-                    header.sequenced_at_ms,
-                    now_ms,
-                    message_id,
-                    nonce,
-                    sealed,
-                )
-            )
-        self._db.executemany(_INSERT_ENVELOPE, rows)
-
-    def _insert_heads(self, heads: Sequence[ChainHead]) -> None:
-        self._db.executemany(
-            "INSERT OR IGNORE INTO heads (line_id, direction, seq, item) VALUES (?, ?, ?, ?)",
-            [(h.line_id, int(h.direction), h.seq, h.encode()) for h in heads],
-        )
-
-    def _insert_receipt(self, receipt: Receipt, *, issued: bool, now_ms: int) -> None:
-        self._db.execute(
-            "INSERT INTO receipts (line_id, direction, seq, issued, item, stored_at_ms)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                receipt.line_id,
-                int(receipt.direction),
-                receipt.seq,
-                int(issued),
-                receipt.encode(),
-                now_ms,
-            ),
         )

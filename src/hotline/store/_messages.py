@@ -23,6 +23,7 @@ import enum
 import hmac
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -94,6 +95,28 @@ class Queued:
 
 
 @dataclass(frozen=True, slots=True)
+class ToQueue:
+    """One message of :meth:`Messages.queue_many`: what :meth:`Messages.queue` takes.
+
+    Attributes:
+        line_id: the line to the peer (64 bytes).
+        peer: the peer's station name.
+        precedence: the message's precedence.
+        text: 1 to ``MAX_TEXT_LEN`` bytes of UTF-8.
+        idempotency_key: names this message's request (the API checks its form).
+    """
+
+    line_id: bytes
+    peer: str
+    precedence: Precedence
+    text: str
+    idempotency_key: str
+
+    def __repr__(self) -> str:
+        return f"ToQueue(peer={self.peer!r}, precedence={Precedence(self.precedence).name})"
+
+
+@dataclass(frozen=True, slots=True)
 class InboxMessage:
     """A message received from a peer, delivered in order.
 
@@ -131,6 +154,29 @@ def _utf8(text: str) -> bytes:
     return data
 
 
+def _same(
+    existing: OutboxMessage, item: ToQueue, precedence: Precedence, text: bytes
+) -> OutboxMessage:
+    """Return ``existing`` if ``item`` asks for the very message its key already queued.
+
+    Raises:
+        DuplicateKeyError: the key queued another peer, text or precedence.
+    """
+    if (
+        existing.line_id == item.line_id
+        and existing.peer == item.peer
+        and existing.precedence == precedence
+        and hmac.compare_digest(existing.text.encode("utf-8"), text)
+    ):
+        return existing
+    raise DuplicateKeyError(
+        f"the idempotency key {item.idempotency_key!r} already queued message"
+        f" {existing.id}, with another peer, text or precedence"
+    )
+
+
+#: Idempotency keys looked up per query: below SQLite's oldest limit of bound parameters (999).
+_KEYS_PER_QUERY: Final = 500
 _OUTBOX_COLUMNS: Final = "id, line_id, peer, precedence, queued_at_ms, state, seq, nonce, body"
 #: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored.
 _INBOX: Final = (
@@ -186,47 +232,76 @@ class Messages:
             StoreWriteError: the write failed (full, read-only): nothing was queued.
             StoreCorruptError: the message the key names fails to decrypt.
         """
-        data = _utf8(text)
-        precedence = Precedence(precedence)
+        item = ToQueue(line_id, peer, precedence, text, idempotency_key)
+        (queued,) = self.queue_many([item], now_ms=now_ms)
+        return queued
+
+    def queue_many(self, items: Sequence[ToQueue], *, now_ms: int) -> list[Queued]:
+        """Queue many messages in ONE transaction (one fsync), each as :meth:`queue` would.
+
+        Each item keeps the idempotency rules of :meth:`queue` (an item whose key already
+        queued the same message is returned with ``created=False``, also when an earlier item
+        of the same batch queued it), but the batch is all or nothing: one refused item
+        (a conflicting key, a bad text) and nothing of the batch is queued.
+
+        Args:
+            items: the messages, in the order the operator gave them (the queue's order).
+            now_ms: the time to record as ``queued_at`` of every new one, UTC milliseconds.
+
+        Returns:
+            One :class:`Queued` per item, in order.
+
+        Raises:
+            ValueError: no items, or a text that is empty, too long or not Unicode.
+            DuplicateKeyError: a key names another message: nothing was queued.
+            StoreWriteError: the write failed (full, read-only): nothing was queued.
+            StoreCorruptError: a message a key names fails to decrypt.
+        """
+        if not items:
+            raise ValueError("a batch holds at least one message")
+        data = [_utf8(item.text) for item in items]
         with transaction(self._db, self._path):
-            row = self._db.execute(
-                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = ?",  # noqa: S608
-                (idempotency_key,),
-            ).fetchone()
-            if row is not None:
-                existing = self._outbox_message(row)
-                same = (
-                    existing.line_id == line_id
-                    and existing.peer == peer
-                    and existing.precedence == precedence
-                    and hmac.compare_digest(existing.text.encode("utf-8"), data)
-                )
-                if not same:
-                    raise DuplicateKeyError(
-                        f"the idempotency key {idempotency_key!r} already queued message"
-                        f" {existing.id}, with another peer, text or precedence"
+            found = self._by_keys({item.idempotency_key for item in items})
+            results: list[Queued] = []
+            rows = []
+            for item, text in zip(items, data, strict=True):
+                precedence = Precedence(item.precedence)
+                existing = found.get(item.idempotency_key)
+                if existing is not None:
+                    results.append(Queued(_same(existing, item, precedence, text), created=False))
+                    continue
+                message_id = secrets.token_bytes(MESSAGE_ID_LEN)
+                nonce, body = self._cipher.seal(outbox_ad(item.line_id, message_id), text)
+                rows.append(
+                    (
+                        message_id.hex(),
+                        item.line_id,
+                        item.peer,
+                        int(precedence),
+                        item.idempotency_key,
+                        now_ms,
+                        nonce,
+                        body,
                     )
-                return Queued(existing, created=False)
-            message_id = secrets.token_bytes(MESSAGE_ID_LEN)
-            nonce, body = self._cipher.seal(outbox_ad(line_id, message_id), data)
-            self._db.execute(
+                )
+                message = OutboxMessage(
+                    message_id.hex(),
+                    item.line_id,
+                    item.peer,
+                    precedence,
+                    item.text,
+                    now_ms,
+                    OutboxState.QUEUED,
+                    None,
+                )
+                found[item.idempotency_key] = message
+                results.append(Queued(message, created=True))
+            self._db.executemany(
                 "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key,"
                 " queued_at_ms, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message_id.hex(),
-                    line_id,
-                    peer,
-                    int(precedence),
-                    idempotency_key,
-                    now_ms,
-                    nonce,
-                    body,
-                ),
+                rows,
             )
-        message = OutboxMessage(
-            message_id.hex(), line_id, peer, precedence, text, now_ms, OutboxState.QUEUED, None
-        )
-        return Queued(message, created=True)
+        return results
 
     def outbox(self, peer: str | None = None) -> list[OutboxMessage]:
         """Return the messages not yet receipted, in sending order.
@@ -263,6 +338,21 @@ class Messages:
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(_INBOX, (peer,)).fetchall()
         return [self._inbox_message(row) for row in rows]
+
+    def _by_keys(self, keys: set[str]) -> dict[str, OutboxMessage]:
+        """The messages already queued under any of ``keys`` (inside a transaction)."""
+        found: dict[str, OutboxMessage] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _KEYS_PER_QUERY):
+            chunk = ordered[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            for key, *row in self._db.execute(
+                f"SELECT idempotency_key, {_OUTBOX_COLUMNS} FROM outbox"  # noqa: S608
+                f" WHERE idempotency_key IN ({marks})",
+                chunk,
+            ):
+                found[key] = self._outbox_message(tuple(row))
+        return found
 
     def _outbox_message(self, row: tuple[Any, ...]) -> OutboxMessage:
         message_id, line_id, peer, precedence, queued_at, state, seq, nonce, body = row

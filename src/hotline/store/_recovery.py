@@ -1,0 +1,144 @@
+"""Recovery: our own envelopes learned back from the peer, checked and matched to the outbox.
+
+A station restored from an older copy of its store does not know the envelopes it sent after
+that copy; the peer gives them back (docs/protocol.md §4.6) and :meth:`Chains.recover` stores
+them, so no seq is ever reused (docs/record-format.md §2). Two things are done here, inside
+that one transaction:
+
+- :func:`check_continuous`: a batch of envelopes (recovered, or the peer's delivered ones)
+  must start right after the stored tip, link to it, be consecutive, and end under a head, so
+  a caller's bug can never store a duplicate, a gap or an uncovered tail;
+- :func:`reconcile_outbox`: each recovered MESSAGE takes the first outbox row still ``queued``
+  with its precedence, ``queued_at`` and text, which becomes ``sequenced`` at its seq: a
+  message sent before the restore is never sent twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from typing import Any, Final
+
+from hotline.record import ChainHead, ChainRef, Direction, Envelope, Kind, MessageBody
+
+from ._errors import StoreError
+from ._sealing import MESSAGE_ID_LEN, RowCipher, open_outbox
+
+#: Marks one outbox row sequenced: ``(seq, position)``.
+SEQUENCE_ROW: Final = "UPDATE outbox SET state = 'sequenced', seq = ? WHERE position = ?"
+
+#: Outbox rows by ``(precedence, queued_at_ms)``: what an envelope header can be matched on.
+_Candidates = dict[tuple[int, int], list[tuple[Any, ...]]]
+
+
+def check_continuous(
+    line_id: bytes,
+    direction: Direction,
+    tip: ChainRef,
+    envelopes: Sequence[Envelope],
+    heads: Sequence[ChainHead],
+) -> None:
+    """Refuse a batch that would leave a duplicate, a gap or an uncovered tail in the store.
+
+    Raises:
+        ValueError: no envelopes.
+        StoreError: the batch does not continue the stored chain, or its heads do not cover it.
+    """
+    if not envelopes:
+        raise ValueError("a batch holds at least one envelope")
+    held: dict[int, bytes] = {}
+    previous = tip
+    for envelope in envelopes:
+        header = envelope.header
+        if header.line_id != line_id or header.direction != direction or envelope.body is None:
+            raise StoreError(
+                f"envelope {header.seq} is not a whole envelope of direction {direction.name}"
+                " of this line: nothing was written"
+            )
+        if header.seq != previous.seq + 1 or header.prev_hash != previous.hash:
+            raise StoreError(
+                f"envelope {header.seq} does not follow #{previous.seq} of direction"
+                f" {direction.name} (a duplicate or a gap): nothing was written"
+            )
+        held[header.seq] = header.hash
+        previous = header.ref
+    for head in heads:
+        if (head.line_id, head.direction) != (line_id, direction) or held.get(
+            head.seq
+        ) != head.envelope_hash:
+            raise StoreError(
+                f"the chain head at {head.seq} names no envelope of the batch: nothing was written"
+            )
+    if previous.seq not in {head.seq for head in heads}:
+        raise StoreError(f"no chain head covers envelope {previous.seq}: nothing was written")
+
+
+def reconcile_outbox(
+    db: sqlite3.Connection,
+    cipher: RowCipher,
+    line_id: bytes,
+    envelopes: Sequence[Envelope],
+    peer: str | None,
+) -> tuple[list[str], list[str], list[str], list[tuple[int, int]]]:
+    """Match recovered envelopes to the line's queued outbox rows (inside a transaction).
+
+    Args:
+        db: the connection, in a write transaction.
+        cipher: opens the outbox texts.
+        line_id: the line.
+        envelopes: our recovered envelopes, in order.
+        peer: the peer's name for envelopes no row names (else the line's, from its rows).
+
+    Returns:
+        Per envelope its message id and peer name (a fresh id when no row matched); the ids
+        of the rows matched; and the ``(seq, position)`` updates for :data:`SEQUENCE_ROW`.
+
+    Raises:
+        StoreCorruptError: an outbox row fails to open.
+    """
+    candidates: _Candidates = {}
+    for row in db.execute(
+        "SELECT position, id, peer, precedence, queued_at_ms, nonce, body FROM outbox"
+        " WHERE line_id = ? AND state = 'queued' ORDER BY position",
+        (line_id,),
+    ):
+        candidates.setdefault((row[3], row[4]), []).append(row)
+    fallback = peer if peer is not None else _peer_of(db, line_id)
+    ids, peers, matched, updates = [], [], [], []
+    for envelope in envelopes:
+        row = _match(cipher, line_id, envelope, candidates)
+        if row is None:
+            ids.append(secrets.token_hex(MESSAGE_ID_LEN))
+            peers.append(fallback)
+        else:
+            ids.append(row[1])
+            peers.append(row[2])
+            matched.append(row[1])
+            updates.append((envelope.seq, row[0]))
+    return ids, peers, matched, updates
+
+
+def _peer_of(db: sqlite3.Connection, line_id: bytes) -> str:
+    """The peer's name as the line's rows give it ('' when the store holds none)."""
+    row = db.execute(
+        "SELECT peer FROM envelopes WHERE line_id = ?1"
+        " UNION ALL SELECT peer FROM outbox WHERE line_id = ?1 LIMIT 1",
+        (line_id,),
+    ).fetchone()
+    return "" if row is None else str(row[0])
+
+
+def _match(
+    cipher: RowCipher, line_id: bytes, envelope: Envelope, candidates: _Candidates
+) -> tuple[Any, ...] | None:
+    """Take the first queued outbox row ``envelope`` was made from, if any."""
+    header, body = envelope.header, envelope.body
+    if header.kind is not Kind.MESSAGE or not isinstance(body, MessageBody):
+        return None
+    rows = candidates.get((int(header.precedence), header.queued_at_ms), [])
+    text = body.text.encode("utf-8")
+    for index, row in enumerate(rows):
+        if open_outbox(cipher, line_id, row[1], row[5], row[6]) == text:
+            return rows.pop(index)
+    return None
