@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.constants import MAX_UNCOVERED_ENVELOPES
+from hotline.constants import IN_FLIGHT_WINDOW, MAX_UNCOVERED_ENVELOPES
 from hotline.record import (
     GENESIS,
     ChainHead,
@@ -132,8 +132,26 @@ def test_batches_are_limited_and_each_has_one_head_a_validator_accepts(
             assert validator.receive_envelope(envelope) == ()  # waits for its head
         assert validator.receive_head(batch.head) == batch.envelopes
     assert chains.book(LINE, OWN_DIRECTION).queued == 1
-    with pytest.raises(ValueError, match="1 to 256"):
-        sequence(chains, limit=MAX_UNCOVERED_ENVELOPES + 1)
+    with pytest.raises(ValueError, match="1 to 1024"):
+        sequence(chains, limit=IN_FLIGHT_WINDOW + 1)
+
+
+def test_a_large_batch_is_one_commit_with_a_head_every_256(
+    messages: Messages, chains: Chains, db_path: Path
+) -> None:
+    for i in range(600):
+        queue(messages, f"bulk {i}")
+    batch = sequence(chains, limit=600)
+    assert batch is not None
+    assert [head.seq for _, head in batch.groups] == [256, 512, 600]
+    assert [len(group) for group, _ in batch.groups] == [256, 256, 88]
+    assert count(db_path, "heads") == 3
+    validator = ChainValidator(LINE, OWN_DIRECTION, OWN.public())
+    for group, head in batch.groups:
+        for envelope in group:
+            assert validator.receive_envelope(envelope) == ()
+        assert validator.receive_head(head) == group  # never more than 256 wait uncovered
+    assert texts(batch.envelopes) == [f"bulk {i}" for i in range(600)]
 
 
 def test_the_cross_link_is_the_peer_tip_stored_now(messages: Messages, chains: Chains) -> None:

@@ -9,8 +9,8 @@ session it runs two tasks:
   deliver-and-receipt, receipts, refusals, recovery, answering FETCH, resending after SYNC.
   Envelopes a head covers while a commit runs join the next commit (one receipt for all).
 - the **sender** starts once the peer's SYNC is answered and our backlog resent; it sequences
-  queued messages (precedence first) in batches of at most ``MAX_UNCOVERED_ENVELOPES``, while
-  fewer than ``window`` envelopes are unreceipted, and sends each batch after its commit.
+  queued messages (precedence first) in one commit per batch, as many as the in-flight window
+  has room for (a head per ``MAX_UNCOVERED_ENVELOPES``), and sends each batch after its commit.
 
 Every step that writes first and announces second has a crash point between the two
 (:mod:`._crashpoints`). Both tasks end with the session; the next session starts from the
@@ -564,13 +564,13 @@ class _SessionRun:
                 await courier.work.wait()
                 continue
             courier.work.clear()
-            batch = await courier.call(self._sequencer(min(MAX_UNCOVERED_ENVELOPES, room)))
+            batch = await courier.call(self._sequencer(room))
             if batch is None:
                 await courier.work.wait()
                 continue
             crashpoint("sequence.after_commit")
             self._own_tip = batch.head.ref
-            await self._send_groups([(batch.envelopes, batch.head)])
+            await self._send_groups(batch.groups)
             now = _now_ms()
             for envelope in batch.envelopes:
                 courier.sent_at.setdefault(envelope.seq, now)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from hotline.constants import MAX_UNCOVERED_ENVELOPES
+from hotline.constants import IN_FLIGHT_WINDOW, MAX_UNCOVERED_ENVELOPES
 from hotline.record import (
     GENESIS,
     ChainHead,
@@ -99,11 +99,21 @@ class LineBook:
 
 @dataclass(frozen=True, slots=True)
 class Sequenced:
-    """One sequencing commit: the envelopes, the head that covers them, their outbox ids."""
+    """One sequencing commit: its envelopes in head groups (one head per at most
+    ``MAX_UNCOVERED_ENVELOPES``), and their outbox ids."""
 
-    envelopes: tuple[Envelope, ...]
-    head: ChainHead
+    groups: tuple[tuple[tuple[Envelope, ...], ChainHead], ...]
     message_ids: tuple[str, ...]
+
+    @property
+    def envelopes(self) -> tuple[Envelope, ...]:
+        """Every envelope of the commit, in order."""
+        return tuple(envelope for group, _ in self.groups for envelope in group)
+
+    @property
+    def head(self) -> ChainHead:
+        """The last head: it covers the whole commit."""
+        return self.groups[-1][1]
 
 
 class Chains:
@@ -224,13 +234,15 @@ class Chains:
         """Sequence up to ``limit`` queued messages of the line, highest precedence first.
 
         One commit: the envelopes (next seqs, linked to our tip, cross-linked to the peer's
-        tip stored now), ONE head signed over the last of them, and the outbox rows marked
-        ``sequenced``. Only after it returns may anything of the batch be sent.
+        tip stored now), one head signed over every ``MAX_UNCOVERED_ENVELOPES`` of them (the
+        receiver holds no more uncovered) and over the last, and the outbox rows marked
+        ``sequenced``. Only after it returns may anything of the batch be sent. Under load a
+        commit takes the whole free window: fewer fsyncs per message.
 
         Args:
             line_id: the line.
             direction: the direction this station sends on it.
-            limit: 1 to ``MAX_UNCOVERED_ENVELOPES`` envelopes (the receiver's window).
+            limit: 1 to ``IN_FLIGHT_WINDOW`` envelopes.
             signer: this station's signing keys.
             now_ms: ``sequenced_at`` and the head's ``signed_at``, UTC ms.
 
@@ -242,8 +254,8 @@ class Chains:
             StoreWriteError: the commit failed: nothing was sequenced.
             StoreCorruptError: a stored row fails to open.
         """
-        if not 1 <= limit <= MAX_UNCOVERED_ENVELOPES:
-            raise ValueError(f"a batch is 1 to {MAX_UNCOVERED_ENVELOPES} envelopes, not {limit}")
+        if not 1 <= limit <= IN_FLIGHT_WINDOW:
+            raise ValueError(f"a batch is 1 to {IN_FLIGHT_WINDOW} envelopes, not {limit}")
         with transaction(self._db, self._path):
             if self._halted(line_id, direction):
                 return None
@@ -256,21 +268,27 @@ class Chains:
                 return None
             tip, cross = chain_tip(self._db, line_id, direction)
             peer_tip, _ = chain_tip(self._db, line_id, direction.other)
+            # Cross-links never go back: after a restore our recovered envelopes may name peer
+            # envelopes this store lost (the peer resends them); until then keep the old one.
+            if peer_tip.seq < cross.seq:
+                peer_tip = cross
             writer = ChainWriter(line_id, direction, tip=tip, cross=cross)
-            envelopes = [
-                writer.append(
-                    MessageBody.create(
-                        open_outbox(self._cipher, line_id, message_id, nonce, body).decode()
-                    ),
-                    kind=Kind.MESSAGE,
-                    precedence=Precedence(precedence),
-                    queued_at_ms=queued_at,
-                    sequenced_at_ms=now_ms,
-                    cross=peer_tip,
+            envelopes: list[Envelope] = []
+            heads: list[ChainHead] = []
+            for _, message_id, _, precedence, queued_at, nonce, body in rows:
+                text = open_outbox(self._cipher, line_id, message_id, nonce, body).decode()
+                envelopes.append(
+                    writer.append(
+                        MessageBody.create(text),
+                        kind=Kind.MESSAGE,
+                        precedence=Precedence(precedence),
+                        queued_at_ms=queued_at,
+                        sequenced_at_ms=now_ms,
+                        cross=peer_tip,
+                    )
                 )
-                for _, message_id, _, precedence, queued_at, nonce, body in rows
-            ]
-            head = writer.sign_head(signer, now_ms)
+                if len(envelopes) % MAX_UNCOVERED_ENVELOPES == 0 or len(envelopes) == len(rows):
+                    heads.append(writer.sign_head(signer, now_ms))
             ids = [row[1] for row in rows]
             insert_envelopes(
                 self._db,
@@ -282,11 +300,16 @@ class Chains:
                 incoming=False,
                 now_ms=now_ms,
             )
-            insert_heads(self._db, [head])
+            insert_heads(self._db, heads)
             self._db.executemany(
                 SEQUENCE_ROW, [(e.seq, row[0]) for e, row in zip(envelopes, rows, strict=True)]
             )
-        return Sequenced(tuple(envelopes), head, tuple(ids))
+        groups = []
+        start = tip.seq
+        for head in heads:
+            groups.append((tuple(envelopes[start - tip.seq : head.seq - tip.seq]), head))
+            start = head.seq
+        return Sequenced(tuple(groups), tuple(ids))
 
     def accept_receipt(self, line_id: bytes, receipt: Receipt, *, now_ms: int) -> tuple[str, ...]:
         """Store a verified receipt for our direction and mark what it covers ``receipted``.
