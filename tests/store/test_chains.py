@@ -522,3 +522,19 @@ def test_directions_are_ints_in_the_schema(chains: Chains, db_path: Path) -> Non
         (int(Direction.SECOND), 1, "moscow")
     ]
     db.close()
+
+
+def test_checkpoints_are_stored_once_and_numbered_per_proposer(chains: Chains) -> None:
+    from hotline.record import Checkpoint, CheckpointBody
+
+    def checkpoint(proposer: Direction, number: int) -> Checkpoint:
+        body = CheckpointBody(LINE, proposer, number, (GENESIS, GENESIS), T0, T0 + 1)
+        return Checkpoint(body, (body.sign(OWN), body.sign(PEER)))
+
+    assert chains.book(LINE, OWN_DIRECTION).checkpoints == (0, 0)
+    chains.store_checkpoint(checkpoint(OWN_DIRECTION, 1), now_ms=T0)
+    chains.store_checkpoint(checkpoint(OWN_DIRECTION, 2), now_ms=T0)
+    chains.store_checkpoint(checkpoint(PEER_DIRECTION, 5), now_ms=T0)
+    chains.store_checkpoint(checkpoint(PEER_DIRECTION, 5), now_ms=T0)  # again: once
+    assert chains.book(LINE, OWN_DIRECTION).checkpoints == (2, 5)
+    assert chains.book(LINE, PEER_DIRECTION).checkpoints == (5, 2)

@@ -58,8 +58,8 @@ def make_schema(path: Path, upto: int) -> None:
         db.close()
 
 
-def test_there_are_three_versions_so_far() -> None:
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 3
+def test_there_are_four_versions_so_far() -> None:
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 4
 
 
 def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
@@ -77,6 +77,7 @@ def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
         "receipts",
         "nacks",
         "halts",
+        "checkpoints",
     }
     indexes = {name for kind, name, _ in schema(path) if kind == "index"}
     assert indexes == {"outbox_unreceipted", "outbox_queued", "outbox_in_flight"}
@@ -139,7 +140,7 @@ def test_from_version_2_keeps_the_outbox_and_drops_the_empty_inbox(tmp_path: Pat
         assert message.queued_at_ms == 1_750_000_000_000
     finally:
         db.close()
-    assert version(path) == 3
+    assert version(path) == SCHEMA_VERSION
     assert "inbox" not in {name for _, name, _ in schema(path)}
     fresh = tmp_path / "fresh.db"
     connect(fresh).close()

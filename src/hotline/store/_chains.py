@@ -32,6 +32,7 @@ from hotline.record import (
     ChainHead,
     ChainRef,
     ChainWriter,
+    Checkpoint,
     Direction,
     Envelope,
     Kind,
@@ -84,6 +85,8 @@ class LineBook:
         halted_out: the NACK that halted our direction, if it is halted.
         halted_in: the NACK that halted the peer's direction, if it is halted.
         queued: outbox rows of the line waiting to be sequenced.
+        checkpoints: the highest number of a stored checkpoint each station proposed: ours,
+            then the peer's (0 if none).
     """
 
     own_tip: ChainRef
@@ -95,6 +98,7 @@ class LineBook:
     halted_out: Nack | None
     halted_in: Nack | None
     queued: int
+    checkpoints: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,13 @@ class Chains:
             (queued,) = self._db.execute(
                 "SELECT count(*) FROM outbox WHERE line_id = ? AND state = 'queued'", (line_id,)
             ).fetchone()
+            numbers = dict(
+                self._db.execute(
+                    "SELECT proposer, max(number) FROM checkpoints WHERE line_id = ?"
+                    " GROUP BY proposer",
+                    (line_id,),
+                ).fetchall()
+            )
         return LineBook(
             own_tip=own_tip,
             own_cross=own_cross,
@@ -166,6 +177,7 @@ class Chains:
             halted_out=halts.get(direction),
             halted_in=halts.get(peer),
             queued=queued,
+            checkpoints=(numbers.get(int(direction), 0), numbers.get(int(peer), 0)),
         )
 
     def hash_at(self, line_id: bytes, direction: Direction, seq: int) -> bytes | None:
@@ -490,6 +502,20 @@ class Chains:
                 "INSERT OR IGNORE INTO halts (line_id, direction, nack_id, since_ms)"
                 " VALUES (?, ?, ?, ?)",
                 (line_id, int(direction), cursor.lastrowid, now_ms),
+            )
+
+    def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> None:
+        """Store a checkpoint both stations signed (verified by the caller); once only.
+
+        Raises:
+            StoreWriteError: the commit failed.
+        """
+        body = checkpoint.body
+        with transaction(self._db, self._path):
+            self._db.execute(
+                "INSERT OR IGNORE INTO checkpoints (line_id, proposer, number, item,"
+                " stored_at_ms) VALUES (?, ?, ?, ?, ?)",
+                (body.line_id, int(body.proposer), body.number, checkpoint.encode(), now_ms),
             )
 
     def resume(self, line_id: bytes, direction: Direction | None = None) -> int:

@@ -137,6 +137,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         WHERE state = 'queued';
     CREATE INDEX outbox_in_flight ON outbox (line_id, seq) WHERE state = 'sequenced';
     """,
+    # 4: checkpoints both stations signed (docs/record-format.md §8), named by proposer and
+    # number; ``item`` is the checkpoint's encoding, body and both signatures.
+    """
+    CREATE TABLE checkpoints (
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        proposer         INTEGER NOT NULL CHECK (proposer IN (0, 1)),
+        number           INTEGER NOT NULL CHECK (number >= 1),
+        item             BLOB NOT NULL,
+        stored_at_ms     INTEGER NOT NULL CHECK (stored_at_ms >= 0),
+        PRIMARY KEY (line_id, proposer, number)
+    ) STRICT;
+    """,
 )
 
 #: The schema version this code writes and reads.
