@@ -261,3 +261,26 @@ def test_reopening_runs_no_migration_again(tmp_path: Path) -> None:
     before = schema(path)
     connect(path).close()
     assert schema(path) == before
+
+
+def test_two_connections_opening_a_new_store_at_once_both_succeed(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "hotline.db"
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            connect(path).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert version(path) == SCHEMA_VERSION

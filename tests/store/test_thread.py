@@ -66,3 +66,10 @@ async def test_the_event_loop_is_free_while_the_store_works(db_path: Path) -> No
         await asyncio.wrap_future(thread.submit(lambda _: time.sleep(0.2)))
         ticker.cancel()
     assert ticks >= 10
+
+
+def test_a_call_after_close_fails_at_once(db_path: Path) -> None:
+    store = StoreThread.open(db_path, KEY)
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.submit(lambda messages: None).result(timeout=1)

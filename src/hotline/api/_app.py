@@ -75,7 +75,7 @@ class _Guard:
         headers = Headers(scope=scope)
         server = scope.get("server") or ("", 0)
         allowed = {f"127.0.0.1:{server[1]}", f"localhost:{server[1]}"}
-        if headers.get("host") not in allowed:
+        if headers.get("host", "").lower() not in allowed:
             refusal = error_response(
                 403, "forbidden_host", "this API answers requests to 127.0.0.1 only"
             )
@@ -107,7 +107,9 @@ async def _json_body(request: Request, limit: int = MAX_REQUEST_BODY) -> bytes:
         raise UnsupportedMediaTypeError("the request body must be application/json")
     too_large = RequestTooLargeError(f"the request body is over {limit} bytes")
     declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > limit:
+    if not declared.isascii() or not declared.isdigit():
+        raise RequestInvalidError("Content-Length is not a number")
+    if int(declared) > limit:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():

@@ -235,7 +235,12 @@ def storage_error(exc: sqlite3.Error, path: Path, *, write: bool) -> StoreError:
     if not write:
         return StoreError(f"cannot read the store {path}: {why} ({exc})")
     cls = StoreWriteError if isinstance(exc, sqlite3.OperationalError) else StoreError
-    return cls(f"cannot write the store {path}: {why} ({exc}); nothing was written")
+    if code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
+        # An I/O error may strike the commit's own fsync: the transaction may yet be on disk.
+        outcome = "it may or may not be written: retry with the same idempotency key"
+    else:
+        outcome = "nothing was written"
+    return cls(f"cannot write the store {path}: {why} ({exc}); {outcome}")
 
 
 def _rollback(db: sqlite3.Connection) -> None:
@@ -270,6 +275,9 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
     for target in range(version + 1, SCHEMA_VERSION + 1):
         try:
             with transaction(db, path):
+                # Read again under the write lock: another connection may have migrated since.
+                if db.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    continue
                 for statement in _statements(MIGRATIONS[target - 1]):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {target}")

@@ -36,7 +36,7 @@ _Job = tuple[Callable[[Messages, Chains], Any], Future[Any]]
 class StoreThread:
     """One thread, one connection to ``hotline.db``, running store calls in order."""
 
-    __slots__ = ("_cipher", "_jobs", "_path", "_thread")
+    __slots__ = ("_cipher", "_closed", "_jobs", "_path", "_thread")
 
     def __init__(self, path: Path, key: bytes) -> None:
         """Use :meth:`open`.
@@ -49,6 +49,7 @@ class StoreThread:
         self._cipher = RowCipher(key)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="hotline-store", daemon=True)
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"StoreThread({str(self._path)!r})"
@@ -89,11 +90,16 @@ class StoreThread:
 
     def _submit(self, call: Callable[[Messages, Chains], T]) -> Future[T]:
         future: Future[T] = Future()
-        self._jobs.put((call, future))
+        if self._closed:  # nobody would ever run it: say so rather than hang the caller
+            future.set_exception(StoreError(f"the store {self._path} is closed"))
+        else:
+            self._jobs.put((call, future))
         return future
 
     def close(self) -> None:
-        """Finish the calls already submitted, close the connection, stop the thread."""
+        """Finish the calls already submitted, close the connection, stop the thread; calls
+        submitted afterwards fail at once."""
+        self._closed = True
         self._jobs.put(None)
         self._thread.join()
 
