@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from hotline.line import CROSSING_WINDOW, LineState, _adapter
+from hotline.line import CROSSING_WINDOW, LineState, PathState, _adapter
 from tests.harness import Bandwidth, Blackhole, FaultProxy
 
 from .nodes import FAST, both_up, start_node, stations, wait_for
@@ -46,20 +46,30 @@ async def test_crossing_dials_leave_exactly_one_session_the_same_on_both_sides()
         await b.stop()
 
 
-async def test_a_silent_path_is_noticed_within_the_ping_timeout() -> None:
+async def test_a_silent_path_is_down_at_the_probes_and_dropped_at_the_ping_timeout() -> None:
     alice, bob, to_bob, to_alice = stations()
     b = await start_node(bob, to_alice, "alice")
     async with FaultProxy(b.port) as proxy:
         a = await start_node(alice, to_bob, "bob", dial=(f"127.0.0.1:{proxy.port}",))
         try:
             await wait_for(lambda: both_up(a, b), 5.0, "line up")
+            session = a.line.session
             await proxy.set_mode("both", Blackhole())
+            # The probes see it first: down, but the session is kept (it may yet come back).
+            probes = (FAST.probe_missed + 1) * FAST.ping_interval
             took = await wait_for(
                 lambda: a.line.state is LineState.DOWN and b.line.state is LineState.DOWN,
-                FAST.ping_timeout + 1.0,
+                probes + 0.3,
                 "both down",
             )
+            assert a.line.session is session
+            assert a.line.status().path_state is PathState.DOWN
+            # Silence for the whole ping timeout drops the session itself.
+            took += await wait_for(
+                lambda: a.line.session is not session, FAST.ping_timeout + 1.0, "session dropped"
+            )
             assert took >= FAST.ping_timeout - 2 * FAST.ping_interval  # not before the timeout
+            assert a.line.state is LineState.DOWN and a.line.status().path_state is None
         finally:
             await a.stop()
             await b.stop()

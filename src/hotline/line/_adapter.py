@@ -5,10 +5,12 @@ connection with the time, drains the connection's events to its owner (the line)
 the connection wants sent, and re-arms one timer. Everything the protocol decides is decided
 in the sans-IO core; the adapter adds only what needs a clock and a socket:
 
-- **heartbeats**: a PING every ``ping_interval`` once the session is established, and the
-  session is dropped as *silent* when nothing has arrived for ``ping_timeout`` (the peer's PONGs
-  arrive at least that often on a live path). ``TCP_USER_TIMEOUT`` is set to the same value, so
-  the kernel also gives up on data the peer never acknowledges.
+- **heartbeats**: a PING every ``ping_interval`` once the session is established, fed with
+  their PONGs to a :class:`~._health.PathHealth` that calls the path down after a few missed
+  ones (the owner is told of each change); and the session is dropped as *silent* when nothing
+  has arrived for ``ping_timeout`` (the peer's PONGs arrive at least that often on a live
+  path). ``TCP_USER_TIMEOUT`` is set to the same value, so the kernel also gives up on data the
+  peer never acknowledges.
 - **the pre-authentication deadline**: a stream not established ``HANDSHAKE_DEADLINE`` after it
   was accepted or dialled is aborted, counted from accept (the connection's own timer counts
   from its creation, which on a listener is after the first message arrived).
@@ -30,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 import time
 import typing
@@ -49,12 +52,14 @@ from hotline.session import (
     FrameError,
     Hello,
     Msg1FloodError,
+    PingReceived,
     PongReceived,
     SessionEstablished,
     TimestampSent,
 )
 
 from ._address import format_address, reset
+from ._health import PathHealth, PathReport, PathState
 from ._timing import LineTiming
 
 _log = logging.getLogger("hotline.line")
@@ -89,6 +94,9 @@ class SessionOwner(Protocol):
     def session_ended(self, session: SessionProtocol, reason: str) -> None:
         """The stream is over, for ``reason``; called exactly once per session."""
 
+    def path_changed(self, session: SessionProtocol, report: PathReport) -> None:
+        """The session's path went down or came up (``report.state``), once per change."""
+
 
 class SessionProtocol(asyncio.Protocol):
     """Drives one :class:`Connection` over one stream: feed, drain, transmit, re-arm.
@@ -100,7 +108,7 @@ class SessionProtocol(asyncio.Protocol):
         established_at: wall clock when the first session came up, or ``None``.
         keys_at: wall clock when the keys in use were established (the last rekey).
         rekeys: rekeys completed on this stream.
-        rtt: the last measured round-trip time, seconds, or ``None``.
+        health: the path's heartbeat view once established (loop clock), else ``None``.
     """
 
     def __init__(
@@ -134,13 +142,14 @@ class SessionProtocol(asyncio.Protocol):
         self.established_at: float | None = None
         self.keys_at: float | None = None
         self.rekeys = 0
-        self.rtt: float | None = None
+        self.health: PathHealth | None = None
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.Handle | None = None
         self._timer_at = 0.0
-        self._last_heard = self._loop.time()
+        self._created = self._last_heard = self._loop.time()
         self._next_ping = 0.0
+        self._path_state = PathState.UP
         self._pumping = False
         self._receiving = False
         self._ended = False
@@ -167,6 +176,10 @@ class SessionProtocol(asyncio.Protocol):
     def transport(self) -> asyncio.Transport | None:
         """The stream's transport, once connected."""
         return self._transport
+
+    def path_report(self) -> PathReport | None:
+        """The path's state and figures now, or ``None`` before the session is established."""
+        return None if self.health is None else self.health.report(self._loop.time())
 
     # --- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -307,6 +320,7 @@ class SessionProtocol(asyncio.Protocol):
         elif state is ConnectionState.ERROR:
             self._end("protocol error", abort=True)
         else:
+            self._check_path()
             self._rearm()
 
     def _pump_events(self) -> bool:
@@ -318,9 +332,10 @@ class SessionProtocol(asyncio.Protocol):
         return drained
 
     def _observe(self, event: Event) -> None:
-        """Update the adapter's own view (heartbeats, RTT, ages) from one event."""
+        """Update the adapter's own view (heartbeats, path health, ages) from one event."""
         if self._receiving and not isinstance(event, TimestampSent):
             self._last_heard = self._loop.time()  # an authenticated message came in
+            self._probe(event)
         if isinstance(event, SessionEstablished):
             now = time.time()
             self.keys_at = now
@@ -328,18 +343,36 @@ class SessionProtocol(asyncio.Protocol):
                 self.rekeys += 1
             else:
                 self.established_at = now
-                self._next_ping = self._loop.time() + self._timing.ping_interval
+                # The handshake took at least one round trip: a bound until the first PONG.
+                up_at = self._loop.time()
+                self.health = PathHealth(self._timing, up_at, rtt_bound=up_at - self._created)
+                self._next_ping = up_at + self._timing.ping_interval
                 self._authenticated()
                 if not self.settled.done():
                     self.settled.set_result(True)
                 if self._connection.state is ConnectionState.ESTABLISHED:
                     self._connection.send_frame(Hello(), now)
-        elif isinstance(event, PongReceived) and event.rtt is not None:
-            self.rtt = event.rtt
         elif isinstance(event, ConnectionTerminated):
             who = "the peer" if event.by_peer else "we"
             text = f": {event.text}" if event.text else ""
             self._terminated_reason = f"{who} closed ({event.reason.name.lower()}){text}"
+
+    def _probe(self, event: Event) -> None:
+        """Feed one authenticated event to the path's health (its PINGs prove only one way)."""
+        health = self.health
+        if health is None or isinstance(event, PingReceived):
+            return
+        if isinstance(event, PongReceived):
+            health.pong_received(event.ping_id, self._loop.time(), event.peer_time_ms)
+        else:
+            health.heard(self._loop.time())
+
+    def _check_path(self) -> None:
+        """Tell the owner when the path's state changed since it was last told."""
+        report = self.path_report()
+        if report is not None and report.state is not self._path_state:
+            self._path_state = report.state
+            self._owner.path_changed(self, report)
 
     def _rearm(self) -> None:
         """Arm the one timer at the earliest deadline (loop clock)."""
@@ -353,6 +386,9 @@ class SessionProtocol(asyncio.Protocol):
         else:
             deadlines.append(self._next_ping)
             deadlines.append(self._last_heard + self._timing.ping_timeout)
+            probe_deadline = None if self.health is None else self.health.get_timer()
+            if probe_deadline is not None:
+                deadlines.append(probe_deadline)
         when = min(deadlines)
         if self._timer is not None:
             if self._timer_at == when:
@@ -379,8 +415,12 @@ class SessionProtocol(asyncio.Protocol):
                 self._end(f"silent for {self._timing.ping_timeout:g} s", abort=True)
                 return
             elif now >= self._next_ping and self._connection.state is ConnectionState.ESTABLISHED:
-                self._connection.send_ping(wall_now)
-                self._next_ping = now + self._timing.ping_interval
+                ping_id = self._connection.send_ping(wall_now)
+                if self.health is not None:  # the PING carries the wall clock in whole ms
+                    self.health.ping_sent(ping_id, now, math.floor(wall_now * 1000))
+                # On a fixed grid, so a late timer does not push every later probe back.
+                following = self._next_ping + self._timing.ping_interval
+                self._next_ping = following if following > now else now + self._timing.ping_interval
         except NoiseError as exc:
             self._failed(exc)
             return

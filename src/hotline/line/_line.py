@@ -2,8 +2,9 @@
 
 A line owns every stream to its peer: the ones it dials and the ones the listener hands it once
 a msg1 carried the peer's mac1. It keeps at most one *established* session, reports its state
-(``connecting`` before the first session, ``up``, ``down`` after a loss or a failed attempt),
-persists the handshake timestamps through its ledger, and redials while it is not up.
+(``connecting`` before the first session, ``up``, ``down`` after a loss or a failed attempt, or
+while the session's path misses its heartbeats), persists the handshake timestamps through its
+ledger, and redials while it has no session.
 
 Rules:
 
@@ -22,6 +23,10 @@ Rules:
    adapter drains events before it transmits), so a restart never reuses or re-accepts one.
 4. The line dials only while it has no session, one address at a time, with backoff
    (:mod:`._dialer`); a session coming up resets the backoff.
+5. A session whose path is down (:mod:`._health`: missed heartbeats) still is the line's
+   session: the courier keeps it, nothing is redialled, and it carries on when the path comes
+   back within ``ping_timeout``. Only the state the line reports is ``down`` meanwhile, and
+   each change is logged once (``path down``, ``path up``).
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ from hotline.session import (
 from ._adapter import SessionProtocol
 from ._backoff import Backoff
 from ._dialer import dial_loop
+from ._health import PathReport, PathState
 from ._ratelimit import RateLimiter
 from ._refusals import RefusalLog
 from ._timing import LineTiming
@@ -143,11 +149,17 @@ class LineStatus:
         state: see :class:`LineState`.
         path: the remote ``host:port`` of the session, or ``None`` when not up.
         direction: ``"out"`` if we dialled the session, ``"in"`` if the peer did.
-        rtt_ms: the last heartbeat round trip, milliseconds.
+        rtt_ms: the smoothed heartbeat round trip (RFC 6298), milliseconds.
         session_age_s: seconds since the keys in use were established (resets at each rekey).
         up_for_s: seconds since this session's first handshake.
         last_handshake: when the last handshake (first or rekey) completed, epoch seconds.
         rekeys: rekeys completed on the current session.
+        rtt_last_ms: the last heartbeat round trip, milliseconds.
+        loss: the fraction of the last 40 heartbeats unanswered, 0 to 1.
+        clock_offset_ms: how far the peer's wall clock is ahead of ours (median of the last 9
+            heartbeats; negative when behind).
+        path_state: whether the session's path carries heartbeats in time; ``None`` with no
+            session. ``state`` is ``DOWN`` while it is ``DOWN``.
     """
 
     peer: str
@@ -159,6 +171,10 @@ class LineStatus:
     up_for_s: float | None
     last_handshake: float | None
     rekeys: int
+    rtt_last_ms: float | None = None
+    loss: float | None = None
+    clock_offset_ms: float | None = None
+    path_state: PathState | None = None
 
 
 class Line:
@@ -227,7 +243,11 @@ class Line:
 
     @property
     def state(self) -> LineState:
-        """Where the line is."""
+        """Where the line is: ``DOWN`` too while its session's path is down (rule 5)."""
+        if self._state is LineState.UP and self._session is not None:
+            report = self._session.path_report()
+            if report is not None and report.state is PathState.DOWN:
+                return LineState.DOWN
         return self._state
 
     @property
@@ -287,21 +307,26 @@ class Line:
         """Return a snapshot of the line."""
         session = self._session
         now = time.time()
-        if session is None or session.established_at is None:
+        report = None if session is None else session.path_report()
+        if session is None or session.established_at is None or report is None:
             return LineStatus(
                 self._peer.name, self._state, None, None, None, None, None, self._last_handshake, 0
             )
         keys_at = session.keys_at or session.established_at
         return LineStatus(
             peer=self._peer.name,
-            state=self._state,
+            state=LineState.DOWN if report.state is PathState.DOWN else self._state,
             path=session.path,
             direction="out" if session.outbound else "in",
-            rtt_ms=None if session.rtt is None else round(session.rtt * 1000, 3),
+            rtt_ms=_rounded(report.rtt_ms),
             session_age_s=round(now - keys_at, 3),
             up_for_s=round(now - session.established_at, 3),
             last_handshake=self._last_handshake,
             rekeys=session.rekeys,
+            rtt_last_ms=_rounded(report.rtt_last_ms),
+            loss=None if report.loss is None else round(report.loss, 4),
+            clock_offset_ms=_rounded(report.clock_offset_ms),
+            path_state=report.state,
         )
 
     def accept(self, deadline: float, release: Callable[[], None]) -> SessionProtocol | None:
@@ -415,6 +440,21 @@ class Line:
         ):
             self._observer.frame_received(session, event.frame)
 
+    def path_changed(self, session: SessionProtocol, report: PathReport) -> None:
+        """Log the line's path going down or coming up (rule 5); other streams' are theirs."""
+        if session is not self._session or self._state is not LineState.UP:
+            return
+        down = report.state is PathState.DOWN
+        log_event(
+            _log,
+            logging.WARNING if down else logging.INFO,
+            "path down" if down else "path up",
+            peer=self._peer.name,
+            path=session.path,
+            rtt_ms=_rounded(report.rtt_ms),
+            loss=None if report.loss is None else round(report.loss, 4),
+        )
+
     def session_ended(self, session: SessionProtocol, reason: str) -> None:
         """Forget the stream; if it was the line's session, the line is down."""
         self._streams.discard(session)
@@ -507,3 +547,8 @@ class Line:
                 reason=reason,
                 attempt=self._backoff.attempt,
             )
+
+
+def _rounded(ms: float | None) -> float | None:
+    """Milliseconds to the microsecond, as the status reports them."""
+    return None if ms is None else round(ms, 3)

@@ -7,9 +7,12 @@
     listen = ["127.0.0.1:7401"]             # 1-8 host:port, in preference order
 
     [line]                                  # optional: how lines are watched and redialled
-    ping_interval_s = 1.0
-    ping_timeout_s = 3.0
+    ping_interval_s = 0.25                  # a heartbeat (probe) every 250 ms
+    ping_timeout_s = 5.0                    # a session silent this long is dropped
     dial_backoff_max_s = 30.0
+    probe_missed = 3                        # the path is down after 3 pings unanswered
+    probe_recover = 3                       # up again after 3 answered in a row,
+    probe_hold_down_s = 2.0                 # and no sooner than 2 s after it went down
 
     [api]                                   # optional: the local API (127.0.0.1 only)
     listen = "127.0.0.1:0"                  # port 0: any free port (daemon.json tells which)
@@ -19,6 +22,7 @@
 
     [testing]                               # never on a real station: the daemon warns
     rekey_after_s = 2.0                     # rekey every 2 s instead of 120 s
+    checkpoint_interval_s = 0.5             # checkpoints every 0.5 s instead of 10 s
 
 Later sections join :data:`_SECTIONS`. Anything not in the schema is an error rather than
 ignored: a misspelt key silently ignored is a setting the operator believes is in force.
@@ -33,6 +37,7 @@ from typing import Any, Final
 
 import tomli_w
 
+from hotline.constants import CHECKPOINT_INTERVAL
 from hotline.errors import ExitCode, HotlineError
 from hotline.identity import MAX_ADDRESSES, check_address, check_station_name
 from hotline.line import LineTiming
@@ -41,12 +46,23 @@ from hotline.session import SessionTiming
 
 #: station.toml is a few lines; 64 KiB means the wrong file.
 MAX_CONFIG_LEN: Final = 64 * 1024
+#: ``[testing] checkpoint_interval_s``: from a fifth of a second to the protocol's own pace.
+CHECKPOINT_INTERVAL_BOUNDS: Final = (0.2, CHECKPOINT_INTERVAL)
 _SECTIONS: Final = {
     "station": frozenset({"name", "listen"}),
-    "line": frozenset({"ping_interval_s", "ping_timeout_s", "dial_backoff_max_s"}),
+    "line": frozenset(
+        {
+            "ping_interval_s",
+            "ping_timeout_s",
+            "dial_backoff_max_s",
+            "probe_missed",
+            "probe_recover",
+            "probe_hold_down_s",
+        }
+    ),
     "api": frozenset({"listen"}),
     "dial": None,  # keys are peer names
-    "testing": frozenset({"rekey_after_s"}),
+    "testing": frozenset({"rekey_after_s", "checkpoint_interval_s"}),
 }
 #: The local API listens on the loopback address only (DESIGN.md "Defaults").
 _API_LISTEN_RE: Final = re.compile(r"127\.0\.0\.1:(0|[1-9][0-9]{0,4})")
@@ -68,10 +84,12 @@ class StationConfig:
     Attributes:
         name: the station's name, as it appears on its card.
         listen: the addresses the station listens on and publishes on its card, ``host:port``.
-        line: heartbeats, silent-peer timeout and redial cap (``[line]``).
+        line: heartbeats and probes, silent-peer timeout and redial cap (``[line]``).
         api_listen: where the local API listens, ``127.0.0.1:port`` (``[api] listen``).
         dial: per peer name, addresses to dial instead of those on its card (``[dial]``).
         rekey_after: ``[testing] rekey_after_s``: a shortened rekey period, tests only.
+        checkpoint_interval: ``[testing] checkpoint_interval_s``: checkpoints more often than
+            every 10 s, tests only.
     """
 
     name: str
@@ -80,6 +98,7 @@ class StationConfig:
     api_listen: str = DEFAULT_API_LISTEN
     dial: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rekey_after: float | None = None
+    checkpoint_interval: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -105,6 +124,11 @@ class StationConfig:
                 raise ConfigError(f"station.toml: dial.{peer}: give 1 to {MAX_ADDRESSES} addresses")
         if self.rekey_after is not None:
             self.session_timing()
+        low, high = CHECKPOINT_INTERVAL_BOUNDS
+        if self.checkpoint_interval is not None and not low <= self.checkpoint_interval <= high:
+            raise ConfigError(
+                f"station.toml: testing.checkpoint_interval_s must be {low} to {high} seconds"
+            )
 
     @property
     def api_port(self) -> int:
@@ -136,13 +160,21 @@ class StationConfig:
                 "ping_interval_s": self.line.ping_interval,
                 "ping_timeout_s": self.line.ping_timeout,
                 "dial_backoff_max_s": self.line.dial_backoff_max,
+                "probe_missed": self.line.probe_missed,
+                "probe_recover": self.line.probe_recover,
+                "probe_hold_down_s": self.line.probe_hold_down,
             }
         if self.api_listen != DEFAULT_API_LISTEN:
             document["api"] = {"listen": self.api_listen}
         if self.dial:
             document["dial"] = {peer: list(addresses) for peer, addresses in self.dial}
+        testing: dict[str, float] = {}
         if self.rekey_after is not None:
-            document["testing"] = {"rekey_after_s": self.rekey_after}
+            testing["rekey_after_s"] = self.rekey_after
+        if self.checkpoint_interval is not None:
+            testing["checkpoint_interval_s"] = self.checkpoint_interval
+        if testing:
+            document["testing"] = testing
         return _HEADER + tomli_w.dumps(document)
 
     @classmethod
@@ -180,7 +212,8 @@ class StationConfig:
             line=_line_timing(document.get("line", {})),
             api_listen=_require(api, "listen", str, "api") if api else DEFAULT_API_LISTEN,
             dial=_dial(document.get("dial", {})),
-            rekey_after=_seconds(testing, "rekey_after_s", "testing") if testing else None,
+            rekey_after=_optional_seconds(testing, "rekey_after_s"),
+            checkpoint_interval=_optional_seconds(testing, "checkpoint_interval_s"),
         )
 
 
@@ -199,13 +232,28 @@ def _seconds(section: dict[str, Any], key: str, where: str) -> float:
     return float(value)
 
 
+def _optional_seconds(testing: dict[str, Any], key: str) -> float | None:
+    return _seconds(testing, key, "testing") if key in testing else None
+
+
+def _count(section: dict[str, Any], key: str, where: str) -> int:
+    value = section.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"station.toml: {where}.{key} must be a whole number")
+    return value
+
+
 def _line_timing(section: dict[str, Any]) -> LineTiming:
-    names = {
+    seconds = {
         "ping_interval_s": "ping_interval",
         "ping_timeout_s": "ping_timeout",
         "dial_backoff_max_s": "dial_backoff_max",
+        "probe_hold_down_s": "probe_hold_down",
     }
-    values = {names[key]: _seconds(section, key, "line") for key in section}
+    values: dict[str, Any] = {
+        seconds[key]: _seconds(section, key, "line") for key in section if key in seconds
+    }
+    values |= {key: _count(section, key, "line") for key in section if key not in seconds}
     try:
         return LineTiming(**values)
     except ValueError as exc:
