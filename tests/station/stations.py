@@ -26,6 +26,8 @@ import pytest
 
 from hotline.api import Client, NotRunningError
 from hotline.cli import main
+from hotline.identity import Card
+from hotline.signatures import VerifyKeys
 
 PASSPHRASE = "a teletype on each end"
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
@@ -152,6 +154,15 @@ class Station:
     def state(self, peer: str) -> str | None:
         line = self.line(peer)
         return None if line is None else str(line["state"])
+
+    def card(self) -> Card:
+        """The station's card, as ``hotline card`` prints it."""
+        return Card.from_armour(run_cli("--home", self.home, "card"))
+
+    def verify_keys(self) -> VerifyKeys:
+        """The signing keys on its card: what a peer or a verifier checks it with."""
+        keys = self.card().keys
+        return VerifyKeys.from_public_bytes(keys.ed25519, keys.mldsa87)
 
     def client(self) -> Client:
         return Client.for_home(self.home, timeout=10.0)

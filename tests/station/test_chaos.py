@@ -35,7 +35,7 @@ from hotline.record import (
 from hotline.signatures import VerifyKeys
 from tests.harness import Blackhole, Corrupt, Drop, Mode, Pass, ThreadedFaultProxy
 
-from .stations import Station, World, dial, fast, run_cli, stop_all, wait_until
+from .stations import Station, World, dial, fast, stop_all, wait_until
 
 MESSAGES = 2000
 KILLS_PER_STATION = 6
@@ -191,10 +191,6 @@ def chain_tip(db: sqlite3.Connection, line: bytes, direction: Direction, why: st
     return previous
 
 
-def card_of(station: Station) -> Card:
-    return Card.from_armour(run_cli("--home", station.home, "card"))
-
-
 def verify_keys(card: Card) -> VerifyKeys:
     return VerifyKeys.from_public_bytes(card.keys.ed25519, card.keys.mldsa87)
 
@@ -204,7 +200,7 @@ def check_store(feeder: Feeder, receiver: Station, why: str) -> bytes:
     return its record hash."""
     sender = feeder.sender
     why = f"{sender.name}'s store, {why}"
-    cards = card_of(sender), card_of(receiver)
+    cards = sender.card(), receiver.card()
     line = line_id(*cards)
     own = Direction(int(cards[0].fingerprint.digest > cards[1].fingerprint.digest))
     with closing(read_store(sender.home)) as db:

@@ -18,8 +18,8 @@ def test_the_demo_brings_a_line_up_rekeys_and_stops_cleanly(
     out = capsys.readouterr().out
     assert re.search(r"The line is up \(\d+\.\d+ s after start\)", out)
     assert '"state": "up"' in out
-    assert re.search(r"jerusalem: .* info rekey peer=moscow rekeys=1", out)
-    assert re.search(r"moscow: .* info rekey peer=jerusalem rekeys=1", out)
+    assert re.search(r"jerusalem: .* info rekey peer=moscow rekeys=\d+", out)
+    assert re.search(r"moscow: .* info rekey peer=jerusalem rekeys=\d+", out)
     assert out.count("exited with status 0") == 2
     assert "station stopped station=jerusalem" in out
     assert "TESTING TIMERS IN FORCE" in out  # the shortened rekey is said out loud

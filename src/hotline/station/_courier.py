@@ -29,6 +29,7 @@ from concurrent.futures import Future
 from typing import Final, TypeVar
 
 from hotline.constants import (
+    CHECKPOINT_INTERVAL,
     CLOCK_SKEW_BOUND_MS,
     IN_FLIGHT_WINDOW,
     MAX_UNCOMMITTED_ENVELOPES,
@@ -36,6 +37,11 @@ from hotline.constants import (
 )
 from hotline.delivery import (
     ChainsDisagree,
+    CheckpointComplete,
+    CheckpointDeclined,
+    CheckpointEvent,
+    CosignWanted,
+    CountersignWanted,
     Deliverable,
     Event,
     Exchange,
@@ -57,6 +63,7 @@ from hotline.logfmt import log_event
 from hotline.record import (
     GENESIS,
     ChainHead,
+    ChainRef,
     Direction,
     Envelope,
     Nack,
@@ -68,6 +75,7 @@ from hotline.session import CloseReason, Frame, LocalProtocolError
 from hotline.signatures import VerifyKeys
 from hotline.store import Chains, LineBook, Sequenced, StoreError, StoreThread
 
+from ._checkpointing import CHECKPOINT_FRAMES, Checkpointing
 from ._crashpoints import crashpoint
 
 _log = logging.getLogger("hotline.delivery")
@@ -81,6 +89,10 @@ _Group = tuple[tuple[Envelope, ...], ChainHead]
 MAX_EARLY_FRAMES: Final = 64
 #: Own envelopes read from the store per resend step.
 RESEND_STEP: Final = MAX_UNCOVERED_ENVELOPES
+
+
+#: The events the checkpointing adapter carries out.
+CHECKPOINT_EVENTS: Final = (CosignWanted, CountersignWanted, CheckpointComplete, CheckpointDeclined)
 
 
 def _now_ms() -> int:
@@ -103,6 +115,7 @@ class Courier:
         store: the store's thread (every write).
         stored_hash: the stored hash at ``(line_id, direction, seq)``, read on the loop.
         window: the in-flight window.
+        checkpoint_interval: seconds between checkpoint proposals while the line moves.
     """
 
     def __init__(
@@ -117,6 +130,7 @@ class Courier:
         store: StoreThread,
         stored_hash: Callable[[bytes, Direction, int], bytes | None],
         window: int = IN_FLIGHT_WINDOW,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL,
     ) -> None:
         self.peer = peer
         self.line_id = line_id
@@ -125,6 +139,7 @@ class Courier:
         self.own_keys = own_keys
         self.peer_keys = peer_keys
         self.window = window
+        self.checkpoint_interval = checkpoint_interval
         self._store = store
         self._stored_hash = stored_hash
         #: Set when there may be something to sequence (a message queued, a receipt came).
@@ -175,7 +190,9 @@ class _SessionRun:
         self.session = session
         self._exchange: Exchange | None = None
         self._early: list[Frame] = []
-        self._events: collections.deque[Event] = collections.deque()
+        self._events: collections.deque[Event | CheckpointEvent] = collections.deque()
+        self._checkpoints: Checkpointing | None = None
+        self._peer_tip = GENESIS
         self._has_events = asyncio.Event()
         self._own_tip = GENESIS
         self._receipted = GENESIS
@@ -191,11 +208,15 @@ class _SessionRun:
             task.cancel()
 
     def receive(self, frame: Frame) -> None:
-        if self._exchange is None:
+        if self._exchange is None or self._checkpoints is None:
             if len(self._early) >= MAX_EARLY_FRAMES:
                 self._close(CloseReason.PROTOCOL_ERROR, "too many frames before our SYNC")
             else:
                 self._early.append(frame)
+            return
+        if isinstance(frame, CHECKPOINT_FRAMES):
+            self._events.extend(self._checkpoints.receive(frame))
+            self._has_events.set()
             return
         events = self._exchange.receive(frame)
         if events:
@@ -217,7 +238,16 @@ class _SessionRun:
             lambda chains: chains.book(courier.line_id, courier.direction)
         )
         self._own_tip, self._receipted = book.own_tip, book.receipted
+        self._peer_tip = book.peer_tip
         self._halted_out = book.halted_out is not None
+        self._checkpoints = Checkpointing(
+            courier,
+            send=self._send_now,
+            heads=self._heads,
+            rtt_ms=self._rtt_ms,
+            numbers=book.checkpoints,
+            interval=courier.checkpoint_interval,
+        )
         self._exchange = Exchange(
             line_id=courier.line_id,
             direction=courier.direction,
@@ -239,6 +269,16 @@ class _SessionRun:
         early, self._early = self._early, []
         for frame in early:
             self.receive(frame)
+
+    def _rtt_ms(self) -> int:
+        report = self.session.path_report()
+        return 0 if report is None or report.rtt_ms is None else round(report.rtt_ms)
+
+    def _heads(self) -> tuple[ChainRef, ChainRef]:
+        """The latest stored envelope of each direction, in direction order."""
+        if self.courier.direction is Direction.FIRST:
+            return self._own_tip, self._peer_tip
+        return self._peer_tip, self._own_tip
 
     def _alarm_halted(self, book: LineBook) -> None:
         for which, nack in (("out", book.halted_out), ("in", book.halted_in)):
@@ -313,22 +353,28 @@ class _SessionRun:
             )
             self._close(CloseReason.GOING_AWAY, "internal error")
 
-    async def _act(self, event: Event) -> None:
+    async def _act(self, event: Event | CheckpointEvent) -> None:
         courier = self.courier
-        exchange = self._exchange
-        assert exchange is not None
-        if isinstance(event, Deliverable):
+        assert self._exchange is not None and self._checkpoints is not None
+        if isinstance(event, CHECKPOINT_EVENTS):
+            await self._checkpoints.act(event)
+        elif isinstance(event, Deliverable):
             await self._deliver(event)
         elif isinstance(event, ReceiptAccepted):
             await self._receipted_up_to(event)
         elif isinstance(event, Synced):
             await self._resend(event.resend_after)
+            loop = asyncio.get_running_loop()
             if not self._halted_out:
                 self._tasks.append(
-                    asyncio.get_running_loop().create_task(
-                        self._sender(), name=f"hotline-sender-{courier.peer}"
-                    )
+                    loop.create_task(self._sender(), name=f"hotline-sender-{courier.peer}")
                 )
+            self._tasks.append(
+                loop.create_task(
+                    self._guarded(self._checkpoints.propose_while_moving()),
+                    name=f"hotline-checkpoints-{courier.peer}",
+                )
+            )
         elif isinstance(event, Refuse):
             await self._refuse(event)
         elif isinstance(event, PeerRefused):
@@ -388,6 +434,7 @@ class _SessionRun:
         assert self._exchange is not None
         self._exchange.committed(peer_direction, envelopes[-1].seq)
         self._uncommitted -= len(envelopes)
+        self._peer_tip = envelopes[-1].header.ref
         log_event(
             _log,
             logging.INFO,

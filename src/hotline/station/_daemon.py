@@ -52,6 +52,7 @@ from hotline.api import (
     load_or_create_token,
     make_app,
 )
+from hotline.constants import CHECKPOINT_INTERVAL
 from hotline.delivery import DELIVERY_FRAMES
 from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import (
@@ -284,13 +285,14 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
-        if not self._session_timing.is_default:
+        if not self._session_timing.is_default or self._config.checkpoint_interval is not None:
             log_event(
                 _log,
                 logging.WARNING,
                 "TESTING TIMERS IN FORCE: never run a real station like this",
                 rekey_after_s=self._session_timing.rekey_after,
                 reject_after_s=self._session_timing.reject_after,
+                checkpoint_interval_s=self._config.checkpoint_interval,
             )
         registry = self._read_peers()
         self._listener = Listener(PeerTable(()), self._line_for, self._refusals)
@@ -471,6 +473,7 @@ class Daemon:
             peer_keys=VerifyKeys(paired.keys.ed25519, paired.keys.mldsa),
             store=self._messages,
             stored_hash=self._store.hash_at,
+            checkpoint_interval=self._config.checkpoint_interval or CHECKPOINT_INTERVAL,
         )
 
     async def _watch_peers(self) -> None:

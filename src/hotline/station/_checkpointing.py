@@ -1,0 +1,159 @@
+"""Checkpoints over one session: the courier's side of docs/protocol.md §4.10. Asyncio.
+
+The sans-IO :class:`~hotline.delivery.Checkpoints` decides; this adapter proposes on a timer
+while either direction moved, signs off the event loop (in the store's thread, like every
+ML-DSA signature the station makes), stores each checkpoint both stations signed before it
+sends anything more about it, and logs the alarms a declined step raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Final, Protocol
+
+from hotline.constants import CHECKPOINT_INTERVAL, CLOCK_SKEW_BOUND_MS
+from hotline.delivery import (
+    CheckpointComplete,
+    CheckpointCosign,
+    CheckpointCountersign,
+    CheckpointDeclined,
+    CheckpointEvent,
+    CheckpointProposal,
+    Checkpoints,
+    CosignWanted,
+    CountersignWanted,
+)
+from hotline.logfmt import log_event
+from hotline.record import ChainRef, Checkpoint, Direction, Signer
+from hotline.session import Frame
+from hotline.signatures import HybridSignature, VerifyKeys
+from hotline.store import Chains
+
+_log = logging.getLogger("hotline.delivery")
+
+#: The frames this adapter takes.
+CHECKPOINT_FRAMES: Final = (CheckpointProposal, CheckpointCosign, CheckpointCountersign)
+
+
+class Courier(Protocol):
+    """What checkpointing needs of the line's courier."""
+
+    peer: str
+    line_id: bytes
+    direction: Direction
+    signer: Signer
+    peer_keys: VerifyKeys
+
+    async def call(self, job: Callable[[Chains], object]) -> object:
+        """Run ``job`` in the store's thread."""
+        ...
+
+    def stored(self, direction: Direction, seq: int) -> bytes | None:
+        """The stored hash at ``(direction, seq)``."""
+        ...
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Checkpointing:
+    """Checkpoints of one session.
+
+    Args:
+        courier: the line's courier.
+        send: sends frames on the session at once.
+        heads: the latest stored envelope of each direction, in direction order.
+        rtt_ms: the session's round-trip time, ms.
+        numbers: the last checkpoint numbers stored: ours, the peer's.
+        interval: seconds between proposals while the line moves.
+    """
+
+    def __init__(
+        self,
+        courier: Courier,
+        *,
+        send: Callable[[Sequence[Frame]], None],
+        heads: Callable[[], tuple[ChainRef, ChainRef]],
+        rtt_ms: Callable[[], int],
+        numbers: tuple[int, int],
+        interval: float = CHECKPOINT_INTERVAL,
+    ) -> None:
+        self._courier = courier
+        self._send = send
+        self._heads = heads
+        self._rtt_ms = rtt_ms
+        self._interval = interval
+        self._next = numbers[0] + 1
+        self._fixed: tuple[ChainRef, ChainRef] | None = None
+        self._steps = Checkpoints(
+            line_id=courier.line_id,
+            direction=courier.direction,
+            peer_keys=courier.peer_keys,
+            stored=courier.stored,
+            skew_bound_ms=CLOCK_SKEW_BOUND_MS,
+            last_theirs=numbers[1],
+        )
+
+    def receive(self, frame: Frame) -> list[CheckpointEvent]:
+        """Take a checkpoint frame; return what the writer should do, in order."""
+        return self._steps.receive(frame, _now_ms(), self._rtt_ms())
+
+    async def propose_while_moving(self) -> None:
+        """Every interval, propose a checkpoint if either direction moved since the last."""
+        while True:
+            await asyncio.sleep(self._interval)
+            heads = self._heads()
+            if heads == self._fixed:
+                continue
+            self._send([self._steps.propose(self._next, heads, _now_ms())])
+            self._next += 1  # the peer takes each number once: never propose one twice
+
+    async def act(self, event: CheckpointEvent) -> None:
+        """Carry out one checkpoint event (sign, store, send, or alarm)."""
+        courier = self._courier
+        if isinstance(event, CosignWanted):
+            ours = await self._sign(event.body.sign)
+            self._send([self._steps.cosign(event.body, ours)])
+        elif isinstance(event, CountersignWanted):
+            ours = await self._sign(event.body.sign)
+            checkpoint, frame = self._steps.countersign(event.body, event.theirs, ours)
+            await self._store(checkpoint)
+            self._fixed = checkpoint.body.heads
+            self._send([frame])
+        elif isinstance(event, CheckpointComplete):
+            await self._store(event.checkpoint)
+        elif isinstance(event, CheckpointDeclined):
+            if event.alarm is None:
+                log_event(_log, logging.DEBUG, "checkpoint declined", peer=courier.peer)
+            else:
+                log_event(
+                    _log,
+                    logging.ERROR,
+                    f"ALARM checkpoint declined: the {event.alarm}s disagree",
+                    peer=courier.peer,
+                    why=event.reason,
+                )
+
+    async def _sign(self, sign: Callable[[Signer], HybridSignature]) -> HybridSignature:
+        signer = self._courier.signer
+        signature = await self._courier.call(lambda chains: sign(signer))
+        assert isinstance(signature, HybridSignature)
+        return signature
+
+    async def _store(self, checkpoint: Checkpoint) -> None:
+        now = _now_ms()
+        await self._courier.call(lambda chains: chains.store_checkpoint(checkpoint, now_ms=now))
+        body = checkpoint.body
+        log_event(
+            _log,
+            logging.INFO,
+            "checkpoint",
+            peer=self._courier.peer,
+            proposer=body.proposer.name,
+            number=body.number,
+            heads=f"{body.heads[0].seq}/{body.heads[1].seq}",
+        )
