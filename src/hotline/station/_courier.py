@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -69,11 +70,20 @@ from hotline.record import (
     Nack,
     Receipt,
     Signer,
+    Subject,
     receipt_time_plausible,
 )
 from hotline.session import CloseReason, Frame, LocalProtocolError
 from hotline.signatures import VerifyKeys
-from hotline.store import Chains, LineBook, Sequenced, StoreError, StoreThread
+from hotline.store import (
+    Audit,
+    Chains,
+    LineBook,
+    Sequenced,
+    StoreCorruptError,
+    StoreError,
+    StoreThread,
+)
 
 from ._checkpointing import CHECKPOINT_FRAMES, Checkpointing
 from ._crashpoints import crashpoint
@@ -97,6 +107,12 @@ CHECKPOINT_EVENTS: Final = (CosignWanted, CountersignWanted, CheckpointComplete,
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _audit_job(
+    chains: Chains, *, line_id: bytes, direction: Direction, keys: VerifyKeys, after: ChainRef
+) -> Audit:
+    return chains.audit(line_id, direction, keys, after=after)
 
 
 class _SessionGoneError(Exception):
@@ -147,6 +163,8 @@ class Courier:
         self.work.set()
         #: When each of our envelopes was first sent (our clock), until receipted.
         self.sent_at: dict[int, int] = {}
+        #: Per direction, the last stored envelope the audit checked (this process).
+        self.audited: dict[Direction, ChainRef] = {}
         self._run: _SessionRun | None = None
 
     def __repr__(self) -> str:
@@ -234,9 +252,20 @@ class _SessionRun:
 
     async def _start(self) -> None:
         courier = self.courier
-        book: LineBook = await courier.call(
-            lambda chains: chains.book(courier.line_id, courier.direction)
-        )
+        try:
+            book: LineBook = await courier.call(
+                lambda chains: chains.book(courier.line_id, courier.direction)
+            )
+        except StoreCorruptError as exc:  # the tip itself is damaged: nothing can be synced
+            log_event(
+                _log,
+                logging.CRITICAL,
+                "ALARM the stored record is damaged",
+                peer=courier.peer,
+                error=exc,
+            )
+            self._close(CloseReason.GOING_AWAY, "the stored record is damaged")
+            raise _SessionGoneError from None
         self._own_tip, self._receipted = book.own_tip, book.receipted
         self._peer_tip = book.peer_tip
         self._halted_out = book.halted_out is not None
@@ -264,11 +293,53 @@ class _SessionRun:
         if book.halted_out is not None or book.halted_in is not None:
             self._alarm_halted(book)
         self._flush_exchange()
+        await self._audit(book)
         if book.last_receipt is not None:  # re-sent as stored: never re-signed
             self._send_now([ReceiptFrame(book.last_receipt.encode())])
+        for nack in (book.halted_out, book.halted_in):
+            # Our own refusals again, as stored, while they stand: the first send may have died
+            # with its session before the peer read it (docs/protocol.md §4.8).
+            if nack is not None and nack.verify(courier.own_keys):
+                self._send_now([NackFrame(nack.encode())])
         early, self._early = self._early, []
         for frame in early:
             self.receive(frame)
+
+    async def _audit(self, book: LineBook) -> None:
+        """Check the stored chains from where the last walk stopped; refuse to go on over a
+        damaged one: a signed NACK halts that direction here and at the peer, both alarm."""
+        courier = self.courier
+        walks = (
+            (courier.direction, courier.own_keys, book.halted_out),
+            (courier.direction.other, courier.peer_keys, book.halted_in),
+        )
+        for direction, keys, halted in walks:
+            if halted is not None:
+                continue
+            audit = await courier.call(
+                functools.partial(
+                    _audit_job,
+                    line_id=courier.line_id,
+                    direction=direction,
+                    keys=keys,
+                    after=courier.audited.get(direction, GENESIS),
+                )
+            )
+            courier.audited[direction] = audit.good
+            if audit.damage is None:
+                continue
+            log_event(
+                _log,
+                logging.CRITICAL,
+                "ALARM the stored record is damaged",
+                peer=courier.peer,
+                direction="out" if direction == courier.direction else "in",
+                seq=audit.damage.seq,
+                error=audit.damage,
+            )
+            await self._refuse(
+                Refuse(Subject.ENVELOPE, direction, audit.damage, audit.damage.seq or 1)
+            )
 
     def _rtt_ms(self) -> int:
         report = self.session.path_report()

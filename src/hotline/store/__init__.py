@@ -5,6 +5,7 @@ daemon's message work runs in the store's own thread (:class:`StoreThread`): the
 outbox and inbox (:class:`Messages`) and delivery's durable steps (:class:`Chains`).
 """
 
+from ._audit import Audit as Audit
 from ._chains import Chains as Chains
 from ._chains import LineBook as LineBook
 from ._chains import Sequenced as Sequenced

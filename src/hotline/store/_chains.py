@@ -42,7 +42,9 @@ from hotline.record import (
     Receipt,
     Signer,
 )
+from hotline.signatures import VerifyKeys
 
+from ._audit import Audit, audit_chain
 from ._db import transaction
 from ._errors import HaltedError, StoreCorruptError, StoreError
 from ._recovery import SEQUENCE_ROW, check_continuous, reconcile_outbox
@@ -492,17 +494,34 @@ class Chains:
         """
         if (nack.line_id, nack.direction) != (line_id, direction):
             raise ValueError("the NACK is about another line or direction")
+        item = nack.encode()
         with transaction(self._db, self._path):
-            cursor = self._db.execute(
-                "INSERT INTO nacks (line_id, direction, issued, item, stored_at_ms)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (line_id, int(direction), int(issued), nack.encode(), now_ms),
-            )
+            # The refusing station re-sends its NACK at every session start while halted: the
+            # same NACK again is stored once.
+            row = self._db.execute(
+                "SELECT id FROM nacks WHERE line_id = ? AND item = ?", (line_id, item)
+            ).fetchone()
+            if row is None:
+                row = (
+                    self._db.execute(
+                        "INSERT INTO nacks (line_id, direction, issued, item, stored_at_ms)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (line_id, int(direction), int(issued), item, now_ms),
+                    ).lastrowid,
+                )
             self._db.execute(
                 "INSERT OR IGNORE INTO halts (line_id, direction, nack_id, since_ms)"
                 " VALUES (?, ?, ?, ?)",
-                (line_id, int(direction), cursor.lastrowid, now_ms),
+                (line_id, int(direction), row[0], now_ms),
             )
+
+    def audit(
+        self, line_id: bytes, direction: Direction, keys: VerifyKeys, *, after: ChainRef = GENESIS
+    ) -> Audit:
+        """Walk the stored chain of ``direction`` after ``after`` (see :func:`audit_chain`)."""
+        return audit_chain(
+            self._db, self._path, self._cipher, line_id, direction=direction, keys=keys, after=after
+        )
 
     def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> None:
         """Store a checkpoint both stations signed (verified by the caller); once only.
