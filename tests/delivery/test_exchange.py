@@ -268,11 +268,12 @@ def test_a_second_sync_is_a_protocol_violation() -> None:
     assert exchange.receive(Sync(GENESIS, tip(OURS, 2))) == [ProtocolViolation("a second SYNC")]
 
 
-def test_a_frame_not_of_delivery_is_a_type_error() -> None:
+def test_a_frame_not_of_delivery_is_a_protocol_violation() -> None:
     exchange = synced(Store())
 
-    with pytest.raises(TypeError, match="Ping"):
-        exchange.receive(Ping(1, T0))
+    assert exchange.receive(Ping(1, T0)) == [
+        ProtocolViolation("Ping is not a frame of the exchange")
+    ]
 
 
 # --- 2. The peer's SYNC --------------------------------------------------------------------------
@@ -886,11 +887,33 @@ def test_after_a_refused_recovery_the_peers_items_are_still_dropped() -> None:
 
 
 # --- 7. FETCH ------------------------------------------------------------------------------------
-def test_a_fetch_after_sync_asks_for_our_envelopes_once() -> None:
-    exchange = synced(Store(ours=6), received=6)
-
+def test_a_fetch_is_answered_once_and_only_for_what_the_peer_lost() -> None:
+    # The peer's SYNC says it holds its own chain up to #3; we stored its #1..#6.
+    exchange = make(Store(ours=2, theirs=6))
+    exchange.frames_to_send()
+    assert exchange.receive(Sync(tip(THEIRS, 3), tip(OURS, 2))) == [Synced(2)]
+    assert exchange.receive(Fetch(5)) == [ProtocolViolation("a FETCH from #5 it has no need of")]
+    exchange = make(Store(ours=2, theirs=6))
+    exchange.frames_to_send()
+    exchange.receive(Sync(tip(THEIRS, 3), tip(OURS, 2)))
     assert exchange.receive(Fetch(4)) == [FetchRequested(4)]
-    assert exchange.receive(Fetch(4)) == [ProtocolViolation("a second FETCH")]
+    assert exchange.receive(Fetch(4)) == [ProtocolViolation("a FETCH from #4 it has no need of")]
+
+
+def test_a_fetch_beyond_what_we_hold_is_refused() -> None:
+    exchange = make(Store(ours=2, theirs=3))
+    exchange.frames_to_send()
+    exchange.receive(Sync(tip(THEIRS, 3), tip(OURS, 2)))
+    assert exchange.receive(Fetch(4)) == [ProtocolViolation("a FETCH from #4 it has no need of")]
+
+
+def test_replayed_receipts_and_a_nack_flood_are_cheap_and_bounded() -> None:
+    from hotline.delivery._exchange import MAX_NACKS_PER_SESSION
+
+    exchange = synced(Store(ours=3), received=3)
+    frame = NackFrame(b"\x00")
+    events = [exchange.receive(frame) for _ in range(MAX_NACKS_PER_SESSION + 1)]
+    assert events[-1] == [ProtocolViolation(f"more than {MAX_NACKS_PER_SESSION} NACKs")]
 
 
 # --- Any bytes inside the frames -----------------------------------------------------------------

@@ -58,7 +58,7 @@ def queue(messages: Messages, text: str, precedence: Precedence = Precedence.ROU
         peer="moscow",
         precedence=precedence,
         text=text,
-        idempotency_key=text,
+        idempotency_key=text[:64],
         now_ms=T0,
     ).message.id
 
@@ -474,6 +474,31 @@ def test_halts_keep_the_first_nack_and_every_nack_stays_on_record(
     assert count(db_path, "nacks") == 3 and count(db_path, "halts") == 0
     with pytest.raises(ValueError, match="another line or direction"):
         chains.halt(LINE, OWN_DIRECTION, nack=first, issued=True, now_ms=T0)
+
+
+def test_a_nack_halts_once_even_when_it_is_sent_again_after_a_resume(
+    chains: Chains, db_path: Path
+) -> None:
+    standing = nack(OWN_DIRECTION, 3)
+    chains.halt(LINE, OWN_DIRECTION, nack=standing, issued=False, now_ms=T0)
+    assert chains.resume(LINE) == 1
+    # The peer re-sends its standing NACK at the next session start: no new halt, no new row.
+    chains.halt(LINE, OWN_DIRECTION, nack=standing, issued=False, now_ms=T0 + 1)
+    assert chains.book(LINE, OWN_DIRECTION).halted_out is None
+    assert count(db_path, "nacks") == 1
+
+
+def test_a_batch_of_large_texts_is_bounded_in_bytes(messages: Messages, chains: Chains) -> None:
+    from hotline.store._chains import MAX_BATCH_TEXT_BYTES
+
+    big = "x" * 60_000
+    for i in range(40):
+        queue(messages, f"{i:02d}{big}")
+    batch = sequence(chains, limit=40)
+    assert batch is not None
+    taken = sum(len(e.body.text) for e in batch.envelopes if isinstance(e.body, MessageBody))
+    assert len(batch.envelopes) < 40 and taken <= MAX_BATCH_TEXT_BYTES
+    assert len(batch.envelopes) == MAX_BATCH_TEXT_BYTES // 60_050
 
 
 def test_hash_at_on_both_connections(messages: Messages, chains: Chains, db_path: Path) -> None:

@@ -26,9 +26,11 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    """The error answers an operation documents, with the guard's (401, 403) always."""
+    """The error answers an operation documents, with the guard's (401, 403) and the HTTP
+    server's (400: a request it cannot parse, such as a bad Transfer-Encoding) always."""
     reasons = {
-        400: "the body is not one JSON object in UTF-8 (malformed_request)",
+        400: "the body is not one JSON object in UTF-8 (malformed_request), or the HTTP"
+        " request itself is malformed (refused before the API: not JSON, not an Error)",
         401: "missing or wrong bearer token (unauthorized)",
         403: "a Host header other than 127.0.0.1:PORT or localhost:PORT (forbidden_host)",
         404: "no paired station has that name (peer_unknown)",
@@ -39,7 +41,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         503: "the store cannot be written or read: nothing changed (store_unavailable)",
     }
     answers = {str(status): _json(_ref("Error"), reasons[status]) for status in statuses}
-    return {**answers, **{str(s): _json(_ref("Error"), reasons[s]) for s in (401, 403)}}
+    always = {str(s): _json(_ref("Error"), reasons[s]) for s in (401, 403)}
+    return {"400": {"description": reasons[400]}, **answers, **always}
 
 
 _PEER: Final = {

@@ -24,6 +24,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from hotline.record import (
     GENESIS,
@@ -59,6 +60,10 @@ from ._events import (
 )
 from ._frames import Envelopes, Fetch, HeadFrame, NackFrame, ReceiptFrame, Sync
 
+#: NACKs a session may carry: one per direction, each re-sent once per session start, and a
+#: little room; more is a peer replaying signed items to burn our signature checks.
+MAX_NACKS_PER_SESSION: Final = 8
+
 #: The hash a station's store holds at ``(direction, seq)``, or None.
 StoredHash = Callable[[Direction, int], bytes | None]
 
@@ -84,8 +89,10 @@ class Exchange:
         "_fetched",
         "_heads",
         "_in",
+        "_last_receipt",
         "_line_id",
         "_lookup",
+        "_nacks",
         "_outgoing",
         "_own_cross",
         "_own_failed",
@@ -126,6 +133,9 @@ class Exchange:
         self._outgoing: list[Frame] = [Sync(own_tip, peer_tip)]
         self._peer_sync: Sync | None = None
         self._fetched = False
+        #: The last receipt that verified, as received: the same bytes again cost nothing.
+        self._last_receipt = b""
+        self._nacks = 0
         #: The stores disagree about our chain (§4.3 b): nothing of ours goes this session.
         self._disagree = False
         #: Our own chain coming back was refused: the recovery is over, our direction halted.
@@ -205,11 +215,23 @@ class Exchange:
         if isinstance(frame, NackFrame):
             return self._receive_nack(frame)
         if isinstance(frame, Fetch):
-            if self._fetched:  # each answer reads the store: one per session, or a flood
-                return [ProtocolViolation("a second FETCH")]
-            self._fetched = True
-            return [FetchRequested(frame.from_seq)]
-        raise TypeError(f"not a delivery frame: {type(frame).__name__}")
+            return self._receive_fetch(frame)
+        return [ProtocolViolation(f"{type(frame).__name__} is not a frame of the exchange")]
+
+    def _receive_fetch(self, frame: Fetch) -> list[Event]:
+        """A FETCH is answered once, and only when the peer's own SYNC says it lost what it
+        asks for: its ``sent`` is behind what we stored of its direction (§4.6). Each answer
+        reads the store, so anything else is a flood."""
+        assert self._peer_sync is not None
+        behind = self._peer_sync.sent.seq
+        if (
+            self._fetched
+            or frame.from_seq != behind + 1
+            or self._hash(self._direction.other, frame.from_seq) is None
+        ):
+            return [ProtocolViolation(f"a FETCH from #{frame.from_seq} it has no need of")]
+        self._fetched = True
+        return [FetchRequested(frame.from_seq)]
 
     def _receive_sync(self, sync: Sync) -> list[Event]:
         if self._peer_sync is not None:
@@ -346,10 +368,15 @@ class Exchange:
         return self._take_receipt(receipt)
 
     def _take_receipt(self, receipt: Receipt) -> list[Event]:
+        if self._disagree:  # it names the peer's version of our chain (§4.3 b): no news
+            return []
+        if receipt.encode() == self._last_receipt:
+            return []  # the same receipt again: no signature check for a replay
         try:
             self._check_receipt(receipt)
         except RejectionError as exc:
             return [Refuse(Subject.RECEIPT, self._direction, exc, receipt.seq)]
+        self._last_receipt = receipt.encode()
         if receipt.seq <= self._receipted.seq:
             return []  # receipts never go back; an old one re-sent is no news
         self._receipted = receipt.ref
@@ -378,6 +405,9 @@ class Exchange:
             )
 
     def _receive_nack(self, frame: NackFrame) -> list[Event]:
+        self._nacks += 1
+        if self._nacks > MAX_NACKS_PER_SESSION:  # each costs a signature check
+            return [ProtocolViolation(f"more than {MAX_NACKS_PER_SESSION} NACKs")]
         try:
             nack = Nack.decode(frame.item)
         except RecordError as exc:

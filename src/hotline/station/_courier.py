@@ -217,6 +217,8 @@ class _SessionRun:
         self._halted_out = False
         #: Covered envelopes of the peer handed to the writer and not committed yet.
         self._uncommitted = 0
+        #: When each receipt accepted but not yet stored arrived (our clock), by seq.
+        self._receipt_arrivals: dict[int, int] = {}
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._writer(), name=f"hotline-courier-{courier.peer}")]
 
@@ -236,7 +238,16 @@ class _SessionRun:
             self._events.extend(self._checkpoints.receive(frame))
             self._has_events.set()
             return
-        events = self._exchange.receive(frame)
+        try:
+            events = self._exchange.receive(frame)
+        except StoreError as exc:  # a lookup on the loop's connection failed
+            log_event(_log, logging.ERROR, "store failed; session closed", error=exc)
+            self._close(CloseReason.GOING_AWAY, "store failure")
+            return
+        now = _now_ms()
+        for event in events:
+            if isinstance(event, ReceiptAccepted):  # its time is checked against arrival
+                self._receipt_arrivals[event.receipt.seq] = now
         if events:
             self._uncommitted += sum(len(e.envelopes) for e in events if isinstance(e, Deliverable))
             if self._uncommitted > MAX_UNCOMMITTED_ENVELOPES:
@@ -252,20 +263,9 @@ class _SessionRun:
 
     async def _start(self) -> None:
         courier = self.courier
-        try:
-            book: LineBook = await courier.call(
-                lambda chains: chains.book(courier.line_id, courier.direction)
-            )
-        except StoreCorruptError as exc:  # the tip itself is damaged: nothing can be synced
-            log_event(
-                _log,
-                logging.CRITICAL,
-                "ALARM the stored record is damaged",
-                peer=courier.peer,
-                error=exc,
-            )
-            self._close(CloseReason.GOING_AWAY, "the stored record is damaged")
-            raise _SessionGoneError from None
+        book = await self._book()
+        if await self._audit(book):  # a halt was stored: start from it, NACK and all
+            book = await self._book()
         self._own_tip, self._receipted = book.own_tip, book.receipted
         self._peer_tip = book.peer_tip
         self._halted_out = book.halted_out is not None
@@ -293,7 +293,6 @@ class _SessionRun:
         if book.halted_out is not None or book.halted_in is not None:
             self._alarm_halted(book)
         self._flush_exchange()
-        await self._audit(book)
         if book.last_receipt is not None:  # re-sent as stored: never re-signed
             self._send_now([ReceiptFrame(book.last_receipt.encode())])
         for nack in (book.halted_out, book.halted_in):
@@ -305,16 +304,35 @@ class _SessionRun:
         for frame in early:
             self.receive(frame)
 
-    async def _audit(self, book: LineBook) -> None:
-        """Check the stored chains from where the last walk stopped; refuse to go on over a
-        damaged one: a signed NACK halts that direction here and at the peer, both alarm."""
+    async def _book(self) -> LineBook:
         courier = self.courier
+        try:
+            return await courier.call(
+                lambda chains: chains.book(courier.line_id, courier.direction)
+            )
+        except StoreCorruptError as exc:  # the tip itself is damaged: nothing can be synced
+            log_event(
+                _log,
+                logging.CRITICAL,
+                "ALARM the stored record is damaged",
+                peer=courier.peer,
+                error=exc,
+            )
+            self._close(CloseReason.GOING_AWAY, "the stored record is damaged")
+            raise _SessionGoneError from None
+
+    async def _audit(self, book: LineBook) -> bool:
+        """Check the stored chains from where the last walk stopped, before the session
+        starts; over a damaged one, store a signed NACK and halt that direction (sent after our
+        SYNC with the standing NACKs: both stations alarm). Return whether a halt was stored."""
+        courier = self.courier
+        found = False
         walks = (
             (courier.direction, courier.own_keys, book.halted_out),
             (courier.direction.other, courier.peer_keys, book.halted_in),
         )
-        for direction, keys, halted in walks:
-            if halted is not None:
+        for direction, keys, standing in walks:
+            if standing is not None:
                 continue
             audit = await courier.call(
                 functools.partial(
@@ -337,9 +355,10 @@ class _SessionRun:
                 seq=audit.damage.seq,
                 error=audit.damage,
             )
-            await self._refuse(
-                Refuse(Subject.ENVELOPE, direction, audit.damage, audit.damage.seq or 1)
-            )
+            refusal = Refuse(Subject.ENVELOPE, direction, audit.damage, audit.damage.seq or 1)
+            await self._store_refusal(refusal)
+            found = True
+        return found
 
     def _rtt_ms(self) -> int:
         report = self.session.path_report()
@@ -386,9 +405,13 @@ class _SessionRun:
             self._send_now([frame])
 
     async def _send_groups(self, groups: Iterable[_Group]) -> None:
+        sent_at = self.courier.sent_at
         for envelopes, head in groups:
             await self._send(pack_envelopes(envelope.encode() for envelope in envelopes))
             await self._send([HeadFrame(head.encode())])
+            now = _now_ms()  # a receipt's time is checked against when its envelope went
+            for envelope in envelopes:
+                sent_at.setdefault(envelope.seq, now)
 
     # --- The writer ---------------------------------------------------------------------------
     async def _writer(self) -> None:
@@ -434,7 +457,8 @@ class _SessionRun:
         elif isinstance(event, ReceiptAccepted):
             await self._receipted_up_to(event)
         elif isinstance(event, Synced):
-            await self._resend(event.resend_after)
+            if not self._halted_out:  # nothing of a halted direction is sent (§4.8)
+                await self._resend(event.resend_after)
             loop = asyncio.get_running_loop()
             if not self._halted_out:
                 self._tasks.append(
@@ -519,7 +543,7 @@ class _SessionRun:
     async def _receipted_up_to(self, event: ReceiptAccepted) -> None:
         courier = self.courier
         receipt = event.receipt
-        now = _now_ms()
+        now = self._receipt_arrivals.pop(receipt.seq, None) or _now_ms()
         ids = await courier.call(
             lambda chains: chains.accept_receipt(courier.line_id, receipt, now_ms=now)
         )
@@ -599,6 +623,11 @@ class _SessionRun:
         )
 
     async def _refuse(self, event: Refuse) -> None:
+        nack = await self._store_refusal(event)
+        self._send_now([NackFrame(nack.encode())])
+
+    async def _store_refusal(self, event: Refuse) -> Nack:
+        """Sign the NACK, store it with the halt it causes, and raise the alarm."""
         courier = self.courier
         now = _now_ms()
 
@@ -630,7 +659,7 @@ class _SessionRun:
             error=event.error,
             remedy=f"see docs/operations.md, then: hotline resume {courier.peer}",
         )
-        self._send_now([NackFrame(nack.encode())])
+        return nack
 
     async def _peer_refused(self, nack: Nack) -> None:
         courier = self.courier
@@ -689,7 +718,4 @@ class _SessionRun:
             crashpoint("sequence.after_commit")
             self._own_tip = batch.head.ref
             await self._send_groups(batch.groups)
-            now = _now_ms()
-            for envelope in batch.envelopes:
-                courier.sent_at.setdefault(envelope.seq, now)
             crashpoint("send.after_write")

@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from hotline.constants import IN_FLIGHT_WINDOW, MAX_UNCOVERED_ENVELOPES
 from hotline.record import (
@@ -67,6 +67,22 @@ from ._sealing import (
 
 #: ``hash_at`` lives in ._rows; ._store reads it from here.
 __all__ = ["Chains", "LineBook", "Sequenced", "hash_at"]
+
+
+#: The text a sequencing commit takes at most (at least one message): a FLASH queued during a
+#: batch waits for that batch to be sent, so a batch of large texts on a slow path is bounded
+#: in bytes, not only by the window's count.
+MAX_BATCH_TEXT_BYTES: Final = 1024 * 1024
+
+
+def _within_bytes(rows: list[Any], budget: int) -> list[Any]:
+    """The first ``rows`` (outbox rows, sealed body last) whose texts fit in ``budget``."""
+    total = 0
+    for count, row in enumerate(rows):
+        total += len(row[-1])
+        if total > budget and count:
+            return rows[:count]
+    return rows
 
 
 _QUEUED: Final = "SELECT position, id, peer, precedence, queued_at_ms, nonce, body FROM outbox"
@@ -280,6 +296,7 @@ class Chains:
             ).fetchall()
             if not rows:
                 return None
+            rows = _within_bytes(rows, MAX_BATCH_TEXT_BYTES)
             tip, cross = chain_tip(self._db, line_id, direction)
             peer_tip, _ = chain_tip(self._db, line_id, direction.other)
             # Cross-links never go back: after a restore our recovered envelopes may name peer
@@ -496,23 +513,23 @@ class Chains:
             raise ValueError("the NACK is about another line or direction")
         item = nack.encode()
         with transaction(self._db, self._path):
-            # The refusing station re-sends its NACK at every session start while halted: the
-            # same NACK again is stored once.
-            row = self._db.execute(
-                "SELECT id FROM nacks WHERE line_id = ? AND item = ?", (line_id, item)
+            # The refusing station re-sends its NACK at every session start while it stands:
+            # the same NACK again changes nothing. In particular it does not halt again a
+            # direction the operator resumed: a NACK halts once (docs/operations.md).
+            known = self._db.execute(
+                "SELECT 1 FROM nacks WHERE line_id = ? AND item = ?", (line_id, item)
             ).fetchone()
-            if row is None:
-                row = (
-                    self._db.execute(
-                        "INSERT INTO nacks (line_id, direction, issued, item, stored_at_ms)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (line_id, int(direction), int(issued), item, now_ms),
-                    ).lastrowid,
-                )
+            if known is not None:
+                return
+            cursor = self._db.execute(
+                "INSERT INTO nacks (line_id, direction, issued, item, stored_at_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (line_id, int(direction), int(issued), item, now_ms),
+            )
             self._db.execute(
                 "INSERT OR IGNORE INTO halts (line_id, direction, nack_id, since_ms)"
                 " VALUES (?, ?, ?, ?)",
-                (line_id, int(direction), row[0], now_ms),
+                (line_id, int(direction), cursor.lastrowid, now_ms),
             )
 
     def audit(
