@@ -1,0 +1,57 @@
+"""A station restored from an older copy of its store never reuses a sequence number: it learns
+its own latest envelopes back from the peer first (docs/protocol.md §4.3 case 1, §4.6)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .stations import Station, World, fast, stop_all, wait_until
+
+
+def delivered(receiver: Station, sender: Station, count: int) -> bool:
+    return len(receiver.client().inbox()) >= count and not sender.client().outbox()
+
+
+#: The store and its write-ahead log: a backup copies all three.
+STORE_FILES = ("hotline.db", "hotline.db-wal", "hotline.db-shm")
+
+
+@pytest.mark.timeout(120)
+def test_a_restored_station_learns_its_chain_back_and_goes_on_after_it(world: World) -> None:
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    for station in (a, b):
+        station.configure(fast())
+        station.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    for i in range(3):
+        a.client().send("moscow", f"before the backup {i}")
+    wait_until(lambda: delivered(b, a, 3), 20, "three delivered")
+    stop_all(a)
+    backup = world.root / "backup"
+    backup.mkdir()
+    for name in STORE_FILES:
+        if (a.home / name).exists():
+            shutil.copy2(a.home / name, backup / name)
+    a.serve()
+    wait_until(lambda: a.api_status() is not None, 20, "jerusalem serving")
+    for i in range(3):
+        a.client().send("moscow", f"after the backup {i}")
+    wait_until(lambda: delivered(b, a, 6), 20, "six delivered")
+    stop_all(a)
+    for name in STORE_FILES:  # the disaster: jerusalem comes back from the older copy
+        (a.home / name).unlink(missing_ok=True)
+        if (backup / name).exists():
+            shutil.copy2(backup / name, a.home / name)
+    a.serve()
+    wait_until(lambda: a.api_status() is not None, 20, "jerusalem serving again")
+    wait_until(lambda: "own envelopes recovered from the peer" in a.log, 20, "recovered")
+    a.client().send("moscow", "after the restore")
+    wait_until(lambda: delivered(b, a, 7), 20, "the new message delivered")
+    inbox = b.client().inbox()
+    assert [m.seq for m in inbox] == list(range(1, 8))
+    assert [m.text for m in inbox][-1] == "after the restore"
+    assert "ALARM" not in a.log + b.log
+    stop_all(a, b)
