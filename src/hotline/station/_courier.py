@@ -424,13 +424,13 @@ class _SessionRun:
                     continue
                 await self._act(self._events.popleft())
 
-        await self._guarded(run())
+        await self._guarded(run)
 
-    async def _guarded(self, work: Awaitable[None]) -> None:
+    async def _guarded(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run a task's work; a failure ends the session (the next one starts from the store),
         never the station."""
         try:
-            await work
+            await work()
         except _SessionGoneError:
             return
         except StoreError as exc:
@@ -466,7 +466,7 @@ class _SessionRun:
                 )
             self._tasks.append(
                 loop.create_task(
-                    self._guarded(self._checkpoints.propose_while_moving()),
+                    self._guarded(self._checkpoints.propose_while_moving),
                     name=f"hotline-checkpoints-{courier.peer}",
                 )
             )
@@ -700,7 +700,7 @@ class _SessionRun:
         return sequence
 
     async def _sender(self) -> None:
-        await self._guarded(self._send_batches())
+        await self._guarded(self._send_batches)
 
     async def _send_batches(self) -> None:
         courier = self.courier
