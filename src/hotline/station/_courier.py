@@ -645,20 +645,7 @@ class _SessionRun:
             return nack
 
         nack = await courier.call(refuse)
-        if event.direction == courier.direction:
-            self._halted_out = True
-        log_event(
-            _log,
-            logging.CRITICAL,
-            "ALARM refused an item from the peer; direction halted",
-            peer=courier.peer,
-            direction="out" if event.direction == courier.direction else "in",
-            subject=event.subject.name,
-            reason=nack.reason.name,
-            seq=nack.seq,
-            error=event.error,
-            remedy=f"see docs/operations.md, then: hotline resume {courier.peer}",
-        )
+        self._halted(nack, "ALARM refused an item from the peer; direction halted", event.error)
         return nack
 
     async def _peer_refused(self, nack: Nack) -> None:
@@ -669,18 +656,24 @@ class _SessionRun:
                 courier.line_id, nack.direction, nack=nack, issued=False, now_ms=now
             )
         )
-        if nack.direction == courier.direction:
+        self._halted(nack, "ALARM the peer refused our item; direction halted", nack.text)
+
+    def _halted(self, nack: Nack, alarm: str, why: object) -> None:
+        """A NACK halted its direction (stored): stop sending if it is ours, and alarm."""
+        courier = self.courier
+        ours = nack.direction == courier.direction
+        if ours:
             self._halted_out = True
         log_event(
             _log,
             logging.CRITICAL,
-            "ALARM the peer refused our item; direction halted",
+            alarm,
             peer=courier.peer,
-            direction="out" if nack.direction == courier.direction else "in",
+            direction="out" if ours else "in",
             subject=nack.subject.name,
             reason=nack.reason.name,
             seq=nack.seq,
-            text=nack.text,
+            error=why,
             remedy=f"see docs/operations.md, then: hotline resume {courier.peer}",
         )
 

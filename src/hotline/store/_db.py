@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -250,11 +251,24 @@ def _rollback(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
 
 
+def _journal_mode_wal(db: sqlite3.Connection) -> str:
+    """Switch to WAL. Switching takes a lock the busy timeout does not wait for: a second
+    connection opening a brand-new store at that instant gets SQLITE_BUSY, so wait here."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _configure(db: sqlite3.Connection, path: Path) -> None:
     try:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys = ON")
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_mode_wal(db)
         db.execute("PRAGMA synchronous = FULL")
         synchronous = db.execute("PRAGMA synchronous").fetchone()[0]
     except sqlite3.Error as exc:
