@@ -22,6 +22,7 @@ from hotline.api import (
     InboxView,
     OutboxView,
     PeerUnknownError,
+    RecordQuery,
     SendRequest,
     SendResult,
     StationStatus,
@@ -71,6 +72,8 @@ class DeskControl:
         self.desk = MessageDesk(store, lambda: PEERS, lambda line_id: None)
         #: Peer -> how many of its line's directions are halted (lifted by ``resume``).
         self.halted: dict[str, int] = {}
+        #: The queries ``record`` was asked, in order.
+        self.record_queries: list[tuple[str, RecordQuery]] = []
 
     @classmethod
     @contextlib.contextmanager
@@ -89,6 +92,12 @@ class DeskControl:
 
     async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
         return await self.desk.inbox(peer)
+
+    async def record(self, peer: str, query: RecordQuery) -> bytes:
+        if peer not in PEERS:
+            raise PeerUnknownError(f"no paired station is named {peer!r} (see peers)")
+        self.record_queries.append((peer, query))
+        return b"\x89HLR\r\n\x1a\n" + peer.encode()
 
     async def resume(self, peer: str) -> int:
         if peer not in PEERS:

@@ -4,6 +4,7 @@ The daemon builds the app with :func:`make_app` over a :class:`Control`; the CLI
 with :class:`Client`, found through ``daemon.json`` and authenticated with ``api.token``.
 """
 
+from ._app import RECORD_MEDIA_TYPE as RECORD_MEDIA_TYPE
 from ._app import make_app as make_app
 from ._client import Client as Client
 from ._client import new_idempotency_key as new_idempotency_key
@@ -37,6 +38,7 @@ from ._views import InboxView as InboxView
 from ._views import LineView as LineView
 from ._views import OutboxView as OutboxView
 from ._views import QueuedView as QueuedView
+from ._views import RecordQuery as RecordQuery
 from ._views import ResumedView as ResumedView
 from ._views import SendRequest as SendRequest
 from ._views import SendResult as SendResult

@@ -38,6 +38,7 @@ from ._requests import (
     _json_object,
     check_peer,
     parse_peer_filter,
+    parse_record_query,
     parse_send,
     parse_send_batch,
 )
@@ -49,6 +50,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+#: The media type of a record export (docs/record-format.md §13).
+RECORD_MEDIA_TYPE: Final = "application/vnd.hotline.record"
 #: ``error.code`` of the answers Starlette's router makes (no such route, wrong method).
 _HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed"}
 
@@ -188,6 +191,11 @@ def make_app(control: Control, *, token: str) -> Starlette:
         messages = await control.inbox(parse_peer_filter(request.query_params.multi_items()))
         return JSONResponse([message.to_json() for message in messages])
 
+    async def record(request: Request) -> Response:
+        peer = check_peer(request.path_params["peer"])
+        query = parse_record_query(request.query_params.multi_items())
+        return Response(await control.record(peer, query), media_type=RECORD_MEDIA_TYPE)
+
     async def resume(request: Request) -> Response:
         peer = check_peer(request.path_params["peer"])
         await _no_options(request)
@@ -200,6 +208,7 @@ def make_app(control: Control, *, token: str) -> Starlette:
             Route("/v1/messages/batch", send_batch, methods=["POST"]),
             Route("/v1/outbox", outbox, methods=["GET"]),
             Route("/v1/inbox", inbox, methods=["GET"]),
+            Route("/v1/lines/{peer}/record", record, methods=["GET"]),
             Route("/v1/lines/{peer}/resume", resume, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
         ],

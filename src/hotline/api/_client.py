@@ -36,6 +36,8 @@ from ._views import InboxView, OutboxView, QueuedView, ResumedView, SendResult
 
 #: The daemon answers from memory or after one fsync; five seconds is a hung daemon or disk.
 DEFAULT_TIMEOUT = 5.0
+#: An export reads and opens the whole range: a long record takes seconds, not milliseconds.
+RECORD_TIMEOUT = 300.0
 #: The CLI's idempotency keys: 128 random bits as 32 hex digits.
 IDEMPOTENCY_KEY_BYTES = 16
 
@@ -218,6 +220,38 @@ class Client:
         response = self._request("POST", f"/v1/lines/{check_peer(peer)}/resume")
         return ResumedView.from_json(_json(response)).lifted
 
+    def record(
+        self,
+        peer: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        redact_bodies: bool = False,
+    ) -> bytes:
+        """Return an export of the line's record (docs/record-format.md §13), unverified.
+
+        Args:
+            peer: the line's peer.
+            start: the earliest send time exported, ISO 8601 with a zone, or a date.
+            end: the latest, likewise (a date means its last millisecond).
+            redact_bodies: leave the bodies out (their hashes still verify).
+
+        Raises:
+            NotRunningError: no daemon answers.
+            RequestInvalidError: a bad name, time or window.
+            PeerUnknownError: no paired station has that name.
+            StoreUnavailableError: the daemon cannot read its store (a damaged record says
+                where).
+            ApiError: no answer within ``RECORD_TIMEOUT``, or another refusal.
+        """
+        params = {"redact_bodies": "true" if redact_bodies else "false"}
+        if start is not None:
+            params["from"] = start
+        if end is not None:
+            params["to"] = end
+        path = f"/v1/lines/{check_peer(peer)}/record"
+        return self._request("GET", path, params=params, timeout=RECORD_TIMEOUT).content
+
     def _list(self, path: str, peer: str | None) -> list[Any]:
         params = {} if peer is None else {"peer": peer}
         answer = _json(self._request("GET", path, params=params))
@@ -244,7 +278,8 @@ class Client:
                     continue
                 hint = f" ({retry_hint})" if retry_hint else ""
                 raise ApiError(
-                    f"the daemon did not answer within {self._timeout:g} s{hint}"
+                    f"the daemon did not answer within {kwargs.get('timeout', self._timeout):g}"
+                    f" s{hint}"
                 ) from None
             except httpx.HTTPError as exc:
                 raise ApiError(f"the daemon's API at {self._url} failed: {exc}") from None

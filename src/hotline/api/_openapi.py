@@ -317,6 +317,59 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             }
         },
+        "/v1/lines/{peer}/record": {
+            "get": {
+                "operationId": "record",
+                "summary": "Export the line's record (docs/record-format.md §13): the envelopes"
+                " sequenced in the window, their hash paths, receipts, NACKs and checkpoints."
+                " Not verified by the daemon: verify it offline (hotline verify).",
+                "parameters": [
+                    {
+                        "name": "peer",
+                        "in": "path",
+                        "required": True,
+                        "schema": _PEER,
+                        "example": "moscow",
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "description": "the earliest send time: ISO 8601 with a zone, or a"
+                        " date (UTC, its first millisecond); default: the line's start",
+                        "schema": {"type": "string", "maxLength": 64},
+                        "example": "2026-12-05T10:00:00Z",
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "description": "the latest send time, likewise (a date: its last"
+                        " millisecond); default: now",
+                        "schema": {"type": "string", "maxLength": 64},
+                        "example": "2026-12-05",
+                    },
+                    {
+                        "name": "redact_bodies",
+                        "in": "query",
+                        "required": False,
+                        "description": "leave the bodies out; their hashes still verify",
+                        "schema": {"type": "string", "enum": ["true", "false"]},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the export file",
+                        "content": {
+                            "application/vnd.hotline.record": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    **_errors(400, 404, 422, 503),
+                },
+            }
+        },
         "/v1/lines/{peer}/resume": {
             "post": {
                 "operationId": "resume",

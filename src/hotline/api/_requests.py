@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, NoReturn
 
 from hotline.constants import MAX_TEXT_LEN
@@ -25,7 +26,7 @@ from hotline.identity import check_station_name
 from hotline.record import Precedence
 
 from ._errors import MalformedRequestError, RequestInvalidError
-from ._views import PRECEDENCES, SendRequest
+from ._views import PRECEDENCES, RecordQuery, SendRequest
 
 #: An idempotency key is printable ASCII without spaces, at most this long: a UUID (36) or the
 #: CLI's 32 hex digits fit, and a key never grows the store by much.
@@ -44,6 +45,9 @@ MAX_BATCH_BODY: Final = 4 * 1024 * 1024
 _SEND_FIELDS: Final = frozenset({"peer", "text", "precedence", "idempotency_key"})
 _REQUIRED_SEND_FIELDS: Final = frozenset({"peer", "text", "idempotency_key"})
 _BATCH_FIELDS: Final = frozenset({"messages"})
+_RECORD_PARAMETERS: Final = frozenset({"from", "to", "redact_bodies"})
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_MS: Final = 86_400_000
 
 
 def check_peer(name: str) -> str:
@@ -181,6 +185,54 @@ def parse_peer_filter(items: Sequence[tuple[str, str]]) -> str | None:
             raise RequestInvalidError("peer: given more than once")
         peer = check_peer(value)
     return peer
+
+
+def parse_record_query(items: Sequence[tuple[str, str]]) -> RecordQuery:
+    """Parse the query of ``GET /v1/lines/{peer}/record``: ``from``, ``to``, ``redact_bodies``.
+
+    Times are ISO 8601 with a time zone (``2026-12-05T10:00:00Z``, ``...+03:00``) or a date,
+    which means the whole UTC day: from its first millisecond, to its last.
+
+    Raises:
+        RequestInvalidError: an unknown or repeated parameter, a time without a zone, a
+            window that ends before it starts, ``redact_bodies`` not ``true``/``false``.
+    """
+    seen: dict[str, str] = {}
+    for name, value in items:
+        if name not in _RECORD_PARAMETERS:
+            raise RequestInvalidError(f"unknown query parameter {name!r}")
+        if name in seen:
+            raise RequestInvalidError(f"{name}: given more than once")
+        seen[name] = value
+    redact = seen.get("redact_bodies", "false")
+    if redact not in ("true", "false"):
+        raise RequestInvalidError("redact_bodies: true or false")
+    start = None if "from" not in seen else _time_ms("from", seen["from"], end_of_day=False)
+    end = None if "to" not in seen else _time_ms("to", seen["to"], end_of_day=True)
+    if start is not None and end is not None and start > end:
+        raise RequestInvalidError("to: the window ends before it starts")
+    return RecordQuery(start, end, redact == "true")
+
+
+def _time_ms(name: str, value: str, *, end_of_day: bool) -> int:
+    """UTC ms of an ISO 8601 time with a zone, or of a date's first (or last) millisecond."""
+    try:
+        if len(value) == len("2026-12-05"):
+            moment = datetime.combine(date.fromisoformat(value), time.min, UTC)
+            extra = _DAY_MS - 1 if end_of_day else 0
+        else:
+            moment = datetime.fromisoformat(value)
+            extra = 0
+    except ValueError:
+        raise RequestInvalidError(
+            f"{name}: not an ISO 8601 time or date ({value[:40]!r})"
+        ) from None
+    if moment.tzinfo is None:
+        raise RequestInvalidError(f"{name}: give the time zone (Z or +hh:mm), not a bare time")
+    ms = (moment - _EPOCH) // timedelta(milliseconds=1) + extra
+    if ms < 0:
+        raise RequestInvalidError(f"{name}: before 1970")
+    return ms
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -219,6 +219,21 @@ class ResumedView(_View):
     lifted: int
 
 
+@dataclass(frozen=True, slots=True)
+class RecordQuery:
+    """``GET /v1/lines/{peer}/record``, checked: which part of the record to export.
+
+    Attributes:
+        start_ms: the earliest ``sequenced_at`` exported (UTC ms), or None from the start.
+        end_ms: the latest, or None up to now.
+        redact_bodies: whether the bodies are left out (their hashes still verify).
+    """
+
+    start_ms: int | None = None
+    end_ms: int | None = None
+    redact_bodies: bool = False
+
+
 class Control(Protocol):
     """What the API may ask of the daemon.
 
@@ -242,6 +257,9 @@ class Control(Protocol):
 
     async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
         """Return the messages received, in delivery order (one peer's, if given)."""
+
+    async def record(self, peer: str, query: RecordQuery) -> bytes:
+        """Return an export of the line's record (docs/record-format.md §13)."""
 
     async def resume(self, peer: str) -> int:
         """Lift the halted directions of the line to ``peer``; return how many (0, 1 or 2).

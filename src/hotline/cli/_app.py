@@ -20,7 +20,7 @@ from ._daemon import serve, status
 from ._messages import inbox, outbox, send
 from ._options import Home, RootOptions
 from ._pairing import pair, peers, unpair
-from ._record import statement, verify
+from ._record import record, statement, verify
 from ._resume import resume
 from ._station import card, fingerprint, init
 
@@ -50,7 +50,7 @@ def version() -> None:
 
 for _command in (
     *(init, card, fingerprint, pair, peers, unpair, verify, statement),  # offline; then daemon's
-    *(serve, status, send, outbox, inbox, resume),
+    *(serve, status, send, outbox, inbox, resume, record),
 ):
     app.command()(_command)
 

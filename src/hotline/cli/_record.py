@@ -1,4 +1,9 @@
-"""``verify`` and ``statement``: the official record, checked offline and signed for the public.
+"""``record``, ``verify`` and ``statement``: the official record, exported, checked offline, and
+statements signed for the public.
+
+``record`` asks the running daemon for an export of a line's record and checks it with the
+same offline verifier a third party would run, so what the operator sees is what the file
+proves; ``--export`` writes the file.
 
 ``verify`` needs no station: it reads one file, tells an export (``.hrec``) from a statement
 (``.hstmt``) by its magic, and prints VALID or INVALID with every reason, the stations' names
@@ -9,6 +14,7 @@ when valid, ``RECORD_INVALID`` (50) otherwise.
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hotline.api import Client, check_peer
 from hotline.errors import ExitCode
 from hotline.record import (
     STATEMENT_MAGIC,
@@ -94,10 +101,27 @@ def _export_json(report: ExportReport, show: bool) -> dict[str, Any]:
         "record_hash_start": _hex(record.record_hash_start if record else None),
         "record_hash_end": _hex(record.record_hash_end if record else None),
         "equivocation": bool(record and record.equivocation),
+        "range": _range_json(report),
     }
     if show:
         result["messages"] = _messages(report)
     return result
+
+
+def _range_json(report: ExportReport) -> list[dict[str, Any]]:
+    """Per direction: its sender and the envelopes in the range (``0..0``: none)."""
+    record = report.record
+    if record is None or record.export_range is None or not report.stations:
+        return []
+    return [
+        {
+            "direction": int(station.direction),
+            "from": station.name,
+            "first": record.export_range.span(station.direction).first,
+            "last": record.export_range.span(station.direction).last,
+        }
+        for station in report.stations
+    ]
 
 
 def _hex(value: bytes | None) -> str | None:
@@ -117,6 +141,9 @@ def _print_export(report: ExportReport, show: bool) -> None:
             typer.echo("EQUIVOCATION: a station signed two different histories")
         typer.echo(f"record hash at the start: {_hex(record.record_hash_start) or 'unknown'}")
         typer.echo(f"record hash at the end:   {_hex(record.record_hash_end) or 'unknown'}")
+    for span in _range_json(report):
+        count = 0 if span["first"] == 0 else span["last"] - span["first"] + 1
+        typer.echo(f"from {span['from']}: {count} envelopes (#{span['first']}..#{span['last']})")
     for finding in report.failures:
         typer.echo(f"FAIL {printable(str(finding))}")
     for note in record.notes if record else ():
@@ -183,6 +210,67 @@ def verify(
             _print_export(report, show)
     if not valid:
         raise typer.Exit(ExitCode.RECORD_INVALID)
+
+
+def record(
+    ctx: typer.Context,
+    peer: Annotated[str, typer.Argument(metavar="PEER", help="The paired station of the line.")],
+    *,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", metavar="FILE", help="Write the export here (.hrec).", dir_okay=False
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="TIME",
+            help="First send time: ISO 8601 with a zone (2026-12-05T10:00Z) or a UTC date.",
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", metavar="TIME", help="Last send time (a date: its whole day)."),
+    ] = None,
+    redact_bodies: Annotated[
+        bool,
+        typer.Option("--redact-bodies", help="Leave the texts out; their hashes still verify."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Show the line's record, verified as a third party would; or export it to a file."""
+    home = root_options(ctx).open_home().path
+    check_peer(peer)
+    with Client.for_home(home) as client:
+        data = client.record(peer, start=start, end=end, redact_bodies=redact_bodies)
+    report = verify_export(data)
+    if export is not None:
+        _write_atomically(export, data)
+    show = export is None
+    if as_json:
+        typer.echo(json.dumps(_export_json(report, show) | {"file": _path(export)}, indent=2))
+    else:
+        _print_export(report, show)
+        if export is not None:
+            typer.echo(f"written to {export} ({len(data)} bytes); check it with: hotline verify")
+    if not report.valid:
+        raise typer.Exit(ExitCode.RECORD_INVALID)
+
+
+def _path(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it: never half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    partial.replace(path)
 
 
 def statement(

@@ -45,6 +45,7 @@ from hotline.api import (
     LineView,
     OutboxView,
     PeerUnknownError,
+    RecordQuery,
     SendRequest,
     SendResult,
     StationStatus,
@@ -75,6 +76,7 @@ from ._crashpoints import arm_from_environment
 from ._desk import MessageDesk
 from ._home import UnlockedStation
 from ._loop import new_event_loop
+from ._records import export_record
 
 _log = logging.getLogger("hotline.station")
 
@@ -213,8 +215,8 @@ class Daemon:
         self._lines: dict[bytes, Line] = {}
         self._couriers: dict[bytes, Courier] = {}
         self._paired: dict[bytes, PairedPeer] = {}
-        #: The fingerprint (name and all three keys) each line was built for.
-        self._pinned: dict[bytes, bytes] = {}
+        #: The card (its fingerprint: name and all three keys) each line was built for.
+        self._cards: dict[bytes, Card] = {}
         self._listener: Listener | None = None
         self._stop = asyncio.Event()
         self._died: str | None = None
@@ -243,6 +245,22 @@ class Daemon:
         """The messages received, for ``GET /v1/inbox``."""
         return await self._desk.inbox(peer)
 
+    async def record(self, peer: str, query: RecordQuery) -> bytes:
+        """An export of the line's record, for ``GET /v1/lines/{peer}/record``.
+
+        Raises:
+            PeerUnknownError: no active pairing has that name.
+            StoreUnavailableError: the store cannot be read, or its record is damaged.
+        """
+        line = self._named(peer)
+        cards = sorted(
+            (self._card, self._cards[line.peer.paired.keys.static]),
+            key=lambda card: card.fingerprint.digest,
+        )
+        return await export_record(
+            self._messages, (cards[0], cards[1]), line.peer.paired.line_id, query
+        )
+
     async def resume(self, peer: str) -> int:
         """Lift the halts of the line to ``peer`` (``hotline resume``); return how many.
 
@@ -253,9 +271,7 @@ class Daemon:
             PeerUnknownError: no active pairing has that name.
             StoreUnavailableError: the store failed: nothing was lifted.
         """
-        line = next((line for line in self._lines.values() if line.name == peer), None)
-        if line is None:
-            raise PeerUnknownError(f"no paired station is named {peer!r} (see peers)")
+        line = self._named(peer)
         line_id = line.peer.paired.line_id
         future = self._messages.submit_chains(lambda chains: chains.resume(line_id))
         try:
@@ -267,6 +283,17 @@ class Daemon:
         if lifted and session is not None:
             session.close(CloseReason.NORMAL, "halt lifted; resyncing")
         return lifted
+
+    def _named(self, peer: str) -> Line:
+        """The line to the active pairing named ``peer``.
+
+        Raises:
+            PeerUnknownError: there is none.
+        """
+        line = next((line for line in self._lines.values() if line.name == peer), None)
+        if line is None:
+            raise PeerUnknownError(f"no paired station is named {peer!r} (see peers)")
+        return line
 
     def _queued(self, line_id: bytes) -> None:
         """A message was queued on ``line_id``: its courier may sequence it."""
@@ -426,16 +453,18 @@ class Daemon:
         removed = [
             self._lines.pop(key)
             for key in list(self._lines)
-            if key not in active or self._pinned.get(key) != active[key].card.fingerprint.digest
+            if key not in active
+            or self._cards[key].fingerprint.digest != active[key].card.fingerprint.digest
         ]
         for key in [key for key in self._paired if key not in self._lines]:
             del self._paired[key]
-            self._pinned.pop(key, None)
+            self._cards.pop(key, None)
             self._couriers.pop(key, None)
         added: list[Line] = []
         for key, peer in active.items():
             line = self._lines.get(key)
             if line is not None:
+                self._cards[key] = peer.card  # the same pins; its addresses may be new
                 addresses = self._config.dial_addresses(peer.name) or peer.card.addresses
                 if addresses != line.peer.addresses:
                     line.set_addresses(addresses)
@@ -444,7 +473,7 @@ class Daemon:
                 self._local, _peer_keys(peer.card), line_id(self._card, peer.card)
             )
             self._paired[key] = paired
-            self._pinned[key] = peer.card.fingerprint.digest
+            self._cards[key] = peer.card
             courier = self._courier(peer, paired)
             self._couriers[key] = courier
             line = Line(

@@ -23,6 +23,8 @@ from ._messages import OutboxMessage as OutboxMessage
 from ._messages import OutboxState as OutboxState
 from ._messages import Queued as Queued
 from ._messages import ToQueue as ToQueue
+from ._record import RecordItems as RecordItems
+from ._record import RecordWindow as RecordWindow
 from ._sealing import LABEL_STORE_KEY as LABEL_STORE_KEY
 from ._sealing import RowCipher as RowCipher
 from ._sealing import outbox_ad as outbox_ad

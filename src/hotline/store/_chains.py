@@ -47,6 +47,7 @@ from hotline.signatures import VerifyKeys
 from ._audit import Audit, audit_chain
 from ._db import transaction
 from ._errors import HaltedError, StoreCorruptError, StoreError
+from ._record import RecordItems, RecordWindow, read_record
 from ._recovery import SEQUENCE_ROW, check_continuous, reconcile_outbox
 from ._rows import (
     chain_tip,
@@ -539,6 +540,11 @@ class Chains:
         return audit_chain(
             self._db, self._path, self._cipher, line_id, direction=direction, keys=keys, after=after
         )
+
+    def record(self, line_id: bytes, window: RecordWindow) -> RecordItems:
+        """Read the line's record sequenced within ``window``, for an export (see
+        :func:`read_record`)."""
+        return read_record(self._db, self._path, self._cipher, line_id, window)
 
     def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> None:
         """Store a checkpoint both stations signed (verified by the caller); once only.

@@ -1,0 +1,53 @@
+"""Exports of a line's record: read in the store's thread, laid out as record-format.md §13.
+
+The daemon only reads and lays out; it does not verify. The operator's CLI verifies what it
+receives with the offline verifier (``hotline.verify``), so ``hotline record`` shows exactly
+what a third party checking the file would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hotline.api import RecordQuery, StoreUnavailableError
+from hotline.identity import Card
+from hotline.record import encode_export
+from hotline.store import Chains, RecordItems, RecordWindow, StoreError, StoreThread
+
+
+async def export_record(
+    store: StoreThread, cards: tuple[Card, Card], line_id: bytes, query: RecordQuery
+) -> bytes:
+    """Return the export of ``line_id`` for ``query``.
+
+    Args:
+        store: the store's thread.
+        cards: the two stations' cards, direction 0's first.
+        line_id: the line.
+        query: the window, and whether to redact bodies.
+
+    Raises:
+        StoreUnavailableError: the store cannot be read, or its record is damaged (the
+            message says where): the operator gets no file that would not verify.
+    """
+    window = RecordWindow(query.start_ms, query.end_ms)
+
+    def read(chains: Chains) -> RecordItems:
+        return chains.record(line_id, window)
+
+    try:
+        items = await asyncio.wrap_future(store.submit_chains(read))
+    except StoreError as exc:
+        raise StoreUnavailableError(f"the record cannot be exported: {exc}") from None
+    envelopes = items.envelopes
+    if query.redact_bodies:
+        envelopes = tuple(envelope.redacted() for envelope in envelopes)
+    return encode_export(
+        (cards[0].encode(), cards[1].encode()),
+        items.export_range,
+        envelopes,
+        items.heads,
+        receipts=items.receipts,
+        nacks=items.nacks,
+        checkpoints=items.checkpoints,
+    )
