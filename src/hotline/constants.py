@@ -216,6 +216,9 @@ MAX_UNCOMMITTED_ENVELOPES: Final = 2 * IN_FLIGHT_WINDOW
 MAX_HEADS_AHEAD: Final = 16
 #: While traffic flows, the stations co-sign a checkpoint at least this often (seconds).
 CHECKPOINT_INTERVAL: Final = 10.0
+#: An operator's checkpoint (``hotline checkpoint``) waits this long for the peer to co-sign;
+#: a peer that declines answers nothing (docs/protocol.md §4.10), so the wait is bounded.
+CHECKPOINT_WAIT: Final = 10.0
 #: Two station clocks further apart than this (plus the measured RTT) do not co-sign a
 #: checkpoint and raise the clock alarm: NTP keeps honest clocks within tens of ms, so one
 #: second is a fault, not jitter.

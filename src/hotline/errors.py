@@ -60,6 +60,8 @@ class ExitCode(enum.IntEnum):
     STORE_FAILED = 45
     IDEMPOTENCY_CONFLICT = 46
     REQUEST_INVALID = 47
+    #: the line is not up, or the peer did not answer in time (``checkpoint``).
+    LINE_UNAVAILABLE = 48
     # --- the record ----------------------------------------------------------------------------
     #: a record (envelope, receipt, checkpoint, export) fails to decode or verify.
     RECORD_INVALID = 50

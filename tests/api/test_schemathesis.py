@@ -68,8 +68,8 @@ def test_no_server_error_for_any_request(daemon: tuple[str, str, Station]) -> No
         strategies += [operation.as_strategy(generation_mode=mode) for mode in GenerationMode]
     # 5 operations (not the document itself) x 2 modes, and 2 examples (send's, resume's)
     # + the batch send: 2 modes and 2 examples (its own and the item's)
-    # + the record export: 2 modes and 1 example
-    assert len(strategies) == 19
+    # + the record export: 2 modes and 1 example; the checkpoint: 2 modes and 1 example
+    assert len(strategies) == 22
     calls = 0
 
     for strategy in strategies:

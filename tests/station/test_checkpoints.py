@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
+from hotline.errors import ExitCode
 from hotline.record import Checkpoint
 
-from .stations import Station, World, fast, stop_all, wait_until
+from .stations import Station, World, fast, hotline, stop_all, wait_until
 
 
 def checkpoints(station: Station) -> list[Checkpoint]:
@@ -55,3 +57,48 @@ def test_both_stations_sign_and_store_the_same_checkpoints(world: World) -> None
     for item in common:
         assert Checkpoint.decode(item).verify(keys)
     assert "ALARM" not in a.log + b.log
+
+
+@pytest.mark.timeout(120)
+def test_an_operator_checkpoint_is_signed_by_both_and_stored_at_both(world: World) -> None:
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    for station in (a, b):
+        station.configure(fast())  # checkpoints on the timer only every 10 s: this one is ours
+        station.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    a.client().send("moscow", "one")
+    b.client().send("jerusalem", "two")
+    b.client().send("jerusalem", "three")
+    wait_until(
+        lambda: not a.client().outbox() and not b.client().outbox(), 20, "receipted both ways"
+    )
+    result = hotline("--home", a.home, "checkpoint", "moscow", "--json")
+    signed = json.loads(result.stdout)
+    assert (signed["peer"], signed["number"], signed["sent"], signed["received"]) == (
+        "moscow",
+        1,
+        1,
+        2,
+    )
+    line = hotline("--home", b.home, "checkpoint", "jerusalem").stdout
+    assert line.startswith("checkpoint 1 with jerusalem: our #2, their #1;")
+    stop_all(a, b)
+    first, second = sorted((a, b), key=lambda s: s.card().fingerprint.digest)
+    keys = (first.verify_keys(), second.verify_keys())
+    at_a, at_b = checkpoints(a), checkpoints(b)
+    assert {c.encode() for c in at_a} == {c.encode() for c in at_b}
+    assert len(at_a) == 2
+    assert all(c.verify(keys) for c in at_a)
+
+
+def test_a_checkpoint_needs_the_line_up(world: World) -> None:
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    a.configure(fast())
+    a.serve()  # moscow is not serving
+    wait_until(lambda: a.state("moscow") is not None, 20, "serving")
+    result = hotline("--home", a.home, "checkpoint", "moscow", check=False)
+    assert result.returncode == ExitCode.LINE_UNAVAILABLE
+    assert result.stderr.strip() == "hotline: error: the line to moscow is not up"
+    stop_all(a)

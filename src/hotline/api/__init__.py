@@ -10,6 +10,7 @@ from ._client import Client as Client
 from ._client import new_idempotency_key as new_idempotency_key
 from ._errors import ApiError as ApiError
 from ._errors import IdempotencyConflictError as IdempotencyConflictError
+from ._errors import LineUnavailableError as LineUnavailableError
 from ._errors import MalformedRequestError as MalformedRequestError
 from ._errors import NotRunningError as NotRunningError
 from ._errors import PeerUnknownError as PeerUnknownError
@@ -33,6 +34,7 @@ from ._requests import check_peer as check_peer
 from ._requests import check_precedence as check_precedence
 from ._requests import check_text as check_text
 from ._views import PRECEDENCES as PRECEDENCES
+from ._views import CheckpointView as CheckpointView
 from ._views import Control as Control
 from ._views import InboxView as InboxView
 from ._views import LineView as LineView

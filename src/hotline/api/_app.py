@@ -196,6 +196,11 @@ def make_app(control: Control, *, token: str) -> Starlette:
         query = parse_record_query(request.query_params.multi_items())
         return Response(await control.record(peer, query), media_type=RECORD_MEDIA_TYPE)
 
+    async def checkpoint(request: Request) -> Response:
+        peer = check_peer(request.path_params["peer"])
+        await _no_options(request)
+        return JSONResponse((await control.checkpoint(peer)).to_json())
+
     async def resume(request: Request) -> Response:
         peer = check_peer(request.path_params["peer"])
         await _no_options(request)
@@ -208,6 +213,7 @@ def make_app(control: Control, *, token: str) -> Starlette:
             Route("/v1/messages/batch", send_batch, methods=["POST"]),
             Route("/v1/outbox", outbox, methods=["GET"]),
             Route("/v1/inbox", inbox, methods=["GET"]),
+            Route("/v1/lines/{peer}/checkpoint", checkpoint, methods=["POST"]),
             Route("/v1/lines/{peer}/record", record, methods=["GET"]),
             Route("/v1/lines/{peer}/resume", resume, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),

@@ -29,10 +29,12 @@ from typing import Any, Self
 
 import httpx
 
+from hotline.constants import CHECKPOINT_WAIT
+
 from ._errors import ERRORS_BY_CODE, ApiError, NotRunningError
 from ._files import DaemonInfo, read_token
 from ._requests import check_peer
-from ._views import InboxView, OutboxView, QueuedView, ResumedView, SendResult
+from ._views import CheckpointView, InboxView, OutboxView, QueuedView, ResumedView, SendResult
 
 #: The daemon answers from memory or after one fsync; five seconds is a hung daemon or disk.
 DEFAULT_TIMEOUT = 5.0
@@ -251,6 +253,20 @@ class Client:
             params["to"] = end
         path = f"/v1/lines/{check_peer(peer)}/record"
         return self._request("GET", path, params=params, timeout=RECORD_TIMEOUT).content
+
+    def checkpoint(self, peer: str) -> CheckpointView:
+        """Have the stations sign a checkpoint of the line now; return it once stored.
+
+        Raises:
+            NotRunningError, RequestInvalidError, PeerUnknownError: as for :meth:`resume`.
+            LineUnavailableError: the line is not up, or the peer did not co-sign in time.
+            StoreUnavailableError: the checkpoint could not be stored.
+            ApiError: no answer, or another refusal.
+        """
+        response = self._request(
+            "POST", f"/v1/lines/{check_peer(peer)}/checkpoint", timeout=CHECKPOINT_WAIT + 5
+        )
+        return CheckpointView.from_json(_json(response))
 
     def _list(self, path: str, peer: str | None) -> list[Any]:
         params = {} if peer is None else {"peer": peer}

@@ -86,6 +86,14 @@ class StoreUnavailableError(ApiError):
     code = "store_unavailable"
 
 
+class LineUnavailableError(ApiError):
+    """The request needs the peer, and the line is not up or the peer did not answer in time."""
+
+    exit_code = ExitCode.LINE_UNAVAILABLE
+    status = 409  # the daemon is fine; the line's state does not allow it now
+    code = "line_unavailable"
+
+
 #: ``error.code`` -> the class the client raises for it.
 ERRORS_BY_CODE: dict[str, type[ApiError]] = {
     cls.code: cls
@@ -97,5 +105,6 @@ ERRORS_BY_CODE: dict[str, type[ApiError]] = {
         PeerUnknownError,
         IdempotencyConflictError,
         StoreUnavailableError,
+        LineUnavailableError,
     )
 }

@@ -34,7 +34,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "missing or wrong bearer token (unauthorized)",
         403: "a Host header other than 127.0.0.1:PORT or localhost:PORT (forbidden_host)",
         404: "no paired station has that name (peer_unknown)",
-        409: "the idempotency key already queued another message (idempotency_conflict)",
+        409: "the idempotency key already queued another message (idempotency_conflict);"
+        " the line is not up, or the peer did not co-sign in time (line_unavailable)",
         413: "the body is longer than any valid request (too_large)",
         415: "the body is not application/json (unsupported_media_type)",
         422: "a field is missing, unknown, or breaks its rule (invalid_request)",
@@ -246,6 +247,22 @@ _SCHEMAS: Final[dict[str, Any]] = {
             },
         },
     },
+    "Checkpoint": {
+        "type": "object",
+        "required": ["peer", "number", "sent", "received", "proposed_at", "cosigned_at"],
+        "properties": {
+            "peer": {"type": "string"},
+            "number": {"type": "integer", "minimum": 1},
+            "sent": {"type": "integer", "minimum": 0, "description": "our last envelope fixed"},
+            "received": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "the peer's last envelope fixed",
+            },
+            "proposed_at": {"type": "string", "description": "by our clock"},
+            "cosigned_at": {"type": "string", "description": "by the peer's clock"},
+        },
+    },
 }
 
 #: The document, as served.
@@ -314,6 +331,28 @@ OPENAPI: Final[dict[str, Any]] = {
                 "responses": {
                     "200": _json({"type": "array", "items": _ref("InboxMessage")}, "the inbox"),
                     **_errors(404, 422, 503),
+                },
+            }
+        },
+        "/v1/lines/{peer}/checkpoint": {
+            "post": {
+                "operationId": "checkpoint",
+                "summary": "Have both stations sign a checkpoint of the line now"
+                " (docs/record-format.md §8); answered once it is stored, or 409"
+                " line_unavailable if the line is down or the peer does not co-sign in 10 s.",
+                "parameters": [
+                    {
+                        "name": "peer",
+                        "in": "path",
+                        "required": True,
+                        "schema": _PEER,
+                        "example": "moscow",
+                    }
+                ],
+                "requestBody": _NO_OPTIONS,
+                "responses": {
+                    "200": _json(_ref("Checkpoint"), "the checkpoint, signed by both and stored"),
+                    **_errors(400, 404, 409, 413, 415, 422, 503),
                 },
             }
         },

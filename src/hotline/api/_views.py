@@ -220,6 +220,27 @@ class ResumedView(_View):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckpointView(_View):
+    """The answer of ``POST /v1/lines/{peer}/checkpoint``: a checkpoint both stations signed.
+
+    Attributes:
+        peer: the peer of the line.
+        number: our count of the checkpoints we proposed on this line.
+        sent: the last envelope of ours it fixes (0: none yet).
+        received: the last envelope of the peer's it fixes.
+        proposed_at: when we proposed it, by our clock (ISO 8601 UTC).
+        cosigned_at: when the peer co-signed it, by its clock.
+    """
+
+    peer: str
+    number: int
+    sent: int
+    received: int
+    proposed_at: str
+    cosigned_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecordQuery:
     """``GET /v1/lines/{peer}/record``, checked: which part of the record to export.
 
@@ -260,6 +281,9 @@ class Control(Protocol):
 
     async def record(self, peer: str, query: RecordQuery) -> bytes:
         """Return an export of the line's record (docs/record-format.md §13)."""
+
+    async def checkpoint(self, peer: str) -> CheckpointView:
+        """Propose a checkpoint on the line now; return it once both stations signed it."""
 
     async def resume(self, peer: str) -> int:
         """Lift the halted directions of the line to ``peer``; return how many (0, 1 or 2).

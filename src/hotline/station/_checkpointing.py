@@ -89,6 +89,8 @@ class Checkpointing:
         self._interval = interval
         self._next = numbers[0] + 1
         self._fixed: tuple[ChainRef, ChainRef] | None = None
+        #: Our proposals an operator waits for, by number (``propose_now``).
+        self._waiting: dict[int, asyncio.Future[Checkpoint]] = {}
         self._steps = Checkpoints(
             line_id=courier.line_id,
             direction=courier.direction,
@@ -107,10 +109,30 @@ class Checkpointing:
         while True:
             await asyncio.sleep(self._interval)
             heads = self._heads()
-            if heads == self._fixed:
-                continue
-            self._send([self._steps.propose(self._next, heads, _now_ms())])
-            self._next += 1  # the peer takes each number once: never propose one twice
+            if heads != self._fixed:
+                self._propose(heads)
+
+    def propose_now(self) -> asyncio.Future[Checkpoint]:
+        """Propose a checkpoint of the heads as they are (an operator asked); the future is
+        the checkpoint once both signed and it is stored. A peer that declines answers nothing
+        (§4.10): the caller bounds the wait."""
+        number = self._propose(self._heads())
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[number] = future
+        return future
+
+    def close(self) -> None:
+        """The session ended: the proposals waited for will not complete on it."""
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the session ended before the peer co-signed"))
+        self._waiting.clear()
+
+    def _propose(self, heads: tuple[ChainRef, ChainRef]) -> int:
+        number = self._next
+        self._send([self._steps.propose(number, heads, _now_ms())])
+        self._next += 1  # the peer takes each number once: never propose one twice
+        return number
 
     async def act(self, event: CheckpointEvent) -> None:
         """Carry out one checkpoint event (sign, store, send, or alarm)."""
@@ -124,6 +146,9 @@ class Checkpointing:
             await self._store(checkpoint)
             self._fixed = checkpoint.body.heads
             self._send([frame])
+            waiting = self._waiting.pop(checkpoint.body.number, None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(checkpoint)
         elif isinstance(event, CheckpointComplete):
             await self._store(event.checkpoint)
         elif isinstance(event, CheckpointDeclined):

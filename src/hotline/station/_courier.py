@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Final, TypeVar
 
+from hotline.api import LineUnavailableError
 from hotline.constants import (
     CHECKPOINT_INTERVAL,
     CLOCK_SKEW_BOUND_MS,
@@ -65,6 +66,7 @@ from hotline.record import (
     GENESIS,
     ChainHead,
     ChainRef,
+    Checkpoint,
     Direction,
     Envelope,
     Nack,
@@ -183,6 +185,29 @@ class Courier:
         """The stored hash of this line at ``(direction, seq)``."""
         return self._stored_hash(self.line_id, direction, seq)
 
+    async def checkpoint_now(self, timeout: float) -> Checkpoint:
+        """Propose a checkpoint now (an operator asked) and return it once both signed.
+
+        Raises:
+            LineUnavailableError: the line is not up and synced, the session ended, or the
+                peer did not co-sign within ``timeout`` seconds (it declines by silence, and
+                logs why: its clock or its record disagrees).
+        """
+        run = self._run
+        if run is None or not run.synced:
+            raise LineUnavailableError(f"the line to {self.peer} is not up")
+        try:
+            return await asyncio.wait_for(run.propose_checkpoint(), timeout)
+        except TimeoutError:
+            raise LineUnavailableError(
+                f"{self.peer} did not co-sign a checkpoint within {timeout:g} s"
+                " (see both stations' logs: a clock or record disagreement is an ALARM)"
+            ) from None
+        except (ConnectionError, _SessionGoneError):
+            raise LineUnavailableError(
+                f"the session with {self.peer} ended before the checkpoint was signed"
+            ) from None
+
     # --- SessionObserver -----------------------------------------------------------------------
     def session_up(self, session: SessionProtocol) -> None:
         """Start the exchange on the line's new session."""
@@ -210,6 +235,8 @@ class _SessionRun:
         self._early: list[Frame] = []
         self._events: collections.deque[Event | CheckpointEvent] = collections.deque()
         self._checkpoints: Checkpointing | None = None
+        #: Whether both SYNCs were exchanged (checkpoints may be proposed).
+        self.synced = False
         self._peer_tip = GENESIS
         self._has_events = asyncio.Event()
         self._own_tip = GENESIS
@@ -226,6 +253,13 @@ class _SessionRun:
     def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self._checkpoints is not None:
+            self._checkpoints.close()
+
+    def propose_checkpoint(self) -> asyncio.Future[Checkpoint]:
+        """Propose a checkpoint now; the future completes once both signed it."""
+        assert self._checkpoints is not None and self.synced
+        return self._checkpoints.propose_now()
 
     def receive(self, frame: Frame) -> None:
         if self._exchange is None or self._checkpoints is None:
@@ -457,6 +491,7 @@ class _SessionRun:
         elif isinstance(event, ReceiptAccepted):
             await self._receipted_up_to(event)
         elif isinstance(event, Synced):
+            self.synced = True
             if not self._halted_out:  # nothing of a halted direction is sent (§4.8)
                 await self._resend(event.resend_after)
             loop = asyncio.get_running_loop()

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA87PublicKey
 
 from hotline.api import (
     LOCK_FILE,
+    CheckpointView,
     DaemonInfo,
     InboxView,
     LineView,
@@ -50,10 +51,11 @@ from hotline.api import (
     SendResult,
     StationStatus,
     StoreUnavailableError,
+    format_time_ms,
     load_or_create_token,
     make_app,
 )
-from hotline.constants import CHECKPOINT_INTERVAL
+from hotline.constants import CHECKPOINT_INTERVAL, CHECKPOINT_WAIT
 from hotline.delivery import DELIVERY_FRAMES
 from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import (
@@ -259,6 +261,26 @@ class Daemon:
         )
         return await export_record(
             self._messages, (cards[0], cards[1]), line.peer.paired.line_id, query
+        )
+
+    async def checkpoint(self, peer: str) -> CheckpointView:
+        """Sign a checkpoint with the peer now, for ``POST /v1/lines/{peer}/checkpoint``.
+
+        Raises:
+            PeerUnknownError: no active pairing has that name.
+            LineUnavailableError: the line is not up, or the peer did not co-sign in time.
+        """
+        line = self._named(peer)
+        courier = self._couriers[line.peer.paired.keys.static]
+        body = (await courier.checkpoint_now(CHECKPOINT_WAIT)).body
+        ours = courier.direction
+        return CheckpointView(
+            peer,
+            body.number,
+            sent=body.heads[ours].seq,
+            received=body.heads[ours.other].seq,
+            proposed_at=format_time_ms(body.proposed_at_ms),
+            cosigned_at=format_time_ms(body.cosigned_at_ms),
         )
 
     async def resume(self, peer: str) -> int:
