@@ -107,6 +107,10 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "up_for_s",
             "last_handshake",
             "rekeys",
+            "rtt_last_ms",
+            "loss",
+            "clock_offset_ms",
+            "path_state",
         ],
         "properties": {
             "peer": {"type": "string"},
@@ -118,6 +122,14 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "up_for_s": {"type": "number", "nullable": True},
             "last_handshake": {**_TIME, "nullable": True},
             "rekeys": {"type": "integer", "minimum": 0},
+            "rtt_last_ms": {"type": "number", "nullable": True},
+            "loss": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+            "clock_offset_ms": {
+                "type": "number",
+                "nullable": True,
+                "description": "the peer's clock minus ours, from heartbeats",
+            },
+            "path_state": {"type": "string", "enum": ["up", "down"], "nullable": True},
         },
     },
     "Status": {

@@ -40,6 +40,12 @@ class LineView:
         up_for_s: seconds since the session's first handshake.
         last_handshake: when the last handshake completed, ISO 8601 UTC, or ``None``.
         rekeys: rekeys completed on the current session.
+        rtt_last_ms: the last heartbeat's round trip, or ``None``.
+        loss: the fraction of the last 40 heartbeats unanswered (0 to 1), or ``None``.
+        clock_offset_ms: how far the peer's clock is ahead of ours, measured from heartbeats
+            (negative: behind), or ``None`` before enough were answered.
+        path_state: ``"up"`` or ``"down"``: whether the session's path answers heartbeats in
+            time (``None`` with no session).
     """
 
     peer: str
@@ -51,6 +57,10 @@ class LineView:
     up_for_s: float | None
     last_handshake: str | None
     rekeys: int
+    rtt_last_ms: float | None = None
+    loss: float | None = None
+    clock_offset_ms: float | None = None
+    path_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

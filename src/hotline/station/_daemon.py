@@ -175,6 +175,10 @@ def _view(status: LineStatus) -> LineView:
         up_for_s=status.up_for_s,
         last_handshake=_iso(status.last_handshake),
         rekeys=status.rekeys,
+        rtt_last_ms=status.rtt_last_ms,
+        loss=status.loss,
+        clock_offset_ms=status.clock_offset_ms,
+        path_state=None if status.path_state is None else status.path_state.value,
     )
 
 
