@@ -40,7 +40,21 @@ def served() -> Iterator[str]:
         yield url
 
 
-LINE = LineView("moscow", "up", "127.0.0.1:7402", "out", 0.5, 3.0, 10.0, "2026-01-01T00:00Z", 2)
+LINE = LineView(
+    "moscow",
+    "up",
+    "127.0.0.1:7402",
+    "out",
+    0.5,
+    3.0,
+    10.0,
+    "2026-01-01T00:00Z",
+    2,
+    rtt_last_ms=0.6,
+    loss=0.025,
+    clock_offset_ms=-3.5,
+    path_state="up",
+)
 
 
 class FakeControl:
@@ -64,6 +78,10 @@ def test_status_answers_the_lines(served: str) -> None:
                 "up_for_s": 10.0,
                 "last_handshake": "2026-01-01T00:00Z",
                 "rekeys": 2,
+                "rtt_last_ms": 0.6,
+                "loss": 0.025,
+                "clock_offset_ms": -3.5,
+                "path_state": "up",
             }
         ],
     }
