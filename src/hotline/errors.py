@@ -62,6 +62,8 @@ class ExitCode(enum.IntEnum):
     REQUEST_INVALID = 47
     #: the line is not up, or the peer did not answer in time (``checkpoint``).
     LINE_UNAVAILABLE = 48
+    #: no received message has that id (``ack``).
+    MESSAGE_UNKNOWN = 49
     # --- the record ----------------------------------------------------------------------------
     #: a record (envelope, receipt, checkpoint, export) fails to decode or verify.
     RECORD_INVALID = 50

@@ -19,7 +19,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 from hotline.api import (
+    AckRequest,
+    AckView,
+    CheckpointView,
     InboxView,
+    LineUnavailableError,
     OutboxView,
     PeerUnknownError,
     RecordQuery,
@@ -90,8 +94,17 @@ class DeskControl:
     async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
         return await self.desk.outbox(peer)
 
-    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
-        return await self.desk.inbox(peer)
+    async def inbox(self, peer: str | None, after: str | None = None) -> tuple[InboxView, ...]:
+        return await self.desk.inbox(peer, after)
+
+    async def ack(self, message_id: str, request: AckRequest) -> SendResult:
+        return await self.desk.ack(message_id, request)
+
+    async def acks(self, peer: str | None) -> tuple[AckView, ...]:
+        return await self.desk.acks(peer)
+
+    async def checkpoint(self, peer: str) -> CheckpointView:
+        raise LineUnavailableError(f"the line to {peer} is not up")
 
     async def record(self, peer: str, query: RecordQuery) -> bytes:
         if peer not in PEERS:

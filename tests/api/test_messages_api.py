@@ -68,6 +68,7 @@ async def test_send_answers_201_then_200_with_the_same_id(api: httpx.AsyncClient
         "state": "queued",
         "text": "שלום",
         "queued_at": queued["queued_at"],
+        "kind": "message",
     }
 
 
@@ -109,7 +110,11 @@ async def test_the_inbox_lists_received_messages_in_delivery_order(
     ).result()
     inbox = (await api.get("/v1/inbox", params={"peer": "moscow"})).json()
     assert [(m["seq"], m["text"]) for m in inbox] == [(1, "Привет"), (2, "שלום")]
-    assert set(inbox[0]) == {"id", "peer", "seq", "precedence", "text", "sent_at", "received_at"}
+    assert set(inbox[0]) == {
+        *("id", "peer", "seq", "precedence", "text", "sent_at", "received_at", "kind"),
+        *("acknowledged_by", "acknowledged_at"),
+    }
+    assert inbox[0]["kind"] == "message" and inbox[0]["acknowledged_by"] is None
     assert inbox[0]["precedence"] == "immediate"
     assert inbox[0]["sent_at"] == "2025-06-15T15:06:40.001Z"
     assert inbox[0]["received_at"] == "2025-06-15T15:06:40.500Z"

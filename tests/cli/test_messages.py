@@ -69,7 +69,7 @@ def test_texts_come_back_byte_for_byte(cli: Cli, served: Served, text: str) -> N
     (message,) = json.loads(cli("--home", served.home, "outbox", "--json").out)
     assert message["text"].encode("utf-8") == text.encode("utf-8")
     assert message["precedence"] == "flash"
-    assert set(message) == {"id", "peer", "seq", "precedence", "state", "text", "queued_at"}
+    assert set(message) == {"id", "peer", "seq", "precedence", "state", "text", "queued_at", "kind"}
     assert message["state"] == "queued" and message["seq"] is None
 
 
@@ -97,7 +97,10 @@ def test_inbox_lists_in_delivery_order(cli: Cli, served: Served) -> None:
     ).result()
     listed = json.loads(cli("--home", served.home, "inbox", "--peer", "moscow", "--json").out)
     assert [(m["seq"], m["text"]) for m in listed] == [(1, "Привет"), (2, "שלום\nשורה שנייה")]
-    assert set(listed[0]) == {"id", "peer", "seq", "precedence", "text", "sent_at", "received_at"}
+    assert set(listed[0]) == {
+        *("id", "peer", "seq", "precedence", "text", "sent_at", "received_at", "kind"),
+        *("acknowledged_by", "acknowledged_at"),
+    }
     shown = cli("--home", served.home, "inbox").out
     assert shown.index("Привет") < shown.index("שלום")
     assert "moscow #2 PRIORITY" in shown and "received 2025-06-15T15:06:40.250Z" in shown

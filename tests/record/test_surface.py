@@ -72,6 +72,7 @@ def test_record_surface() -> None:
         "ExportRange",
         "ItemType",
         "Span",
+        "decode_body",
         "decode_item",
         "encode_export",
         "split_export",

@@ -12,6 +12,7 @@ from ._errors import ApiError as ApiError
 from ._errors import IdempotencyConflictError as IdempotencyConflictError
 from ._errors import LineUnavailableError as LineUnavailableError
 from ._errors import MalformedRequestError as MalformedRequestError
+from ._errors import MessageUnknownError as MessageUnknownError
 from ._errors import NotRunningError as NotRunningError
 from ._errors import PeerUnknownError as PeerUnknownError
 from ._errors import RequestInvalidError as RequestInvalidError
@@ -30,10 +31,15 @@ from ._requests import MAX_BATCH_MESSAGES as MAX_BATCH_MESSAGES
 from ._requests import MAX_IDEMPOTENCY_KEY_LEN as MAX_IDEMPOTENCY_KEY_LEN
 from ._requests import MAX_REQUEST_BODY as MAX_REQUEST_BODY
 from ._requests import check_idempotency_key as check_idempotency_key
+from ._requests import check_message_id as check_message_id
+from ._requests import check_note as check_note
+from ._requests import check_operator as check_operator
 from ._requests import check_peer as check_peer
 from ._requests import check_precedence as check_precedence
 from ._requests import check_text as check_text
 from ._views import PRECEDENCES as PRECEDENCES
+from ._views import AckRequest as AckRequest
+from ._views import AckView as AckView
 from ._views import CheckpointView as CheckpointView
 from ._views import Control as Control
 from ._views import InboxView as InboxView

@@ -36,7 +36,10 @@ from ._requests import (
     MAX_BATCH_BODY,
     MAX_REQUEST_BODY,
     _json_object,
+    check_message_id,
     check_peer,
+    parse_ack,
+    parse_inbox_query,
     parse_peer_filter,
     parse_record_query,
     parse_send,
@@ -188,13 +191,23 @@ def make_app(control: Control, *, token: str) -> Starlette:
         return JSONResponse([message.to_json() for message in messages])
 
     async def inbox(request: Request) -> Response:
-        messages = await control.inbox(parse_peer_filter(request.query_params.multi_items()))
+        peer, after = parse_inbox_query(request.query_params.multi_items())
+        messages = await control.inbox(peer, after)
         return JSONResponse([message.to_json() for message in messages])
 
     async def record(request: Request) -> Response:
         peer = check_peer(request.path_params["peer"])
         query = parse_record_query(request.query_params.multi_items())
         return Response(await control.record(peer, query), media_type=RECORD_MEDIA_TYPE)
+
+    async def ack(request: Request) -> Response:
+        message_id = check_message_id(request.path_params["id"])
+        result = await control.ack(message_id, parse_ack(await _json_body(request)))
+        return JSONResponse(result.message.to_json(), status_code=201 if result.created else 200)
+
+    async def acks(request: Request) -> Response:
+        found = await control.acks(parse_peer_filter(request.query_params.multi_items()))
+        return JSONResponse([view.to_json() for view in found])
 
     async def checkpoint(request: Request) -> Response:
         peer = check_peer(request.path_params["peer"])
@@ -213,6 +226,8 @@ def make_app(control: Control, *, token: str) -> Starlette:
             Route("/v1/messages/batch", send_batch, methods=["POST"]),
             Route("/v1/outbox", outbox, methods=["GET"]),
             Route("/v1/inbox", inbox, methods=["GET"]),
+            Route("/v1/inbox/{id}/ack", ack, methods=["POST"]),
+            Route("/v1/acks", acks, methods=["GET"]),
             Route("/v1/lines/{peer}/checkpoint", checkpoint, methods=["POST"]),
             Route("/v1/lines/{peer}/record", record, methods=["GET"]),
             Route("/v1/lines/{peer}/resume", resume, methods=["POST"]),

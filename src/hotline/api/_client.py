@@ -33,8 +33,16 @@ from hotline.constants import CHECKPOINT_WAIT
 
 from ._errors import ERRORS_BY_CODE, ApiError, NotRunningError
 from ._files import DaemonInfo, read_token
-from ._requests import check_peer
-from ._views import CheckpointView, InboxView, OutboxView, QueuedView, ResumedView, SendResult
+from ._requests import check_message_id, check_peer
+from ._views import (
+    AckView,
+    CheckpointView,
+    InboxView,
+    OutboxView,
+    QueuedView,
+    ResumedView,
+    SendResult,
+)
 
 #: The daemon answers from memory or after one fsync; five seconds is a hung daemon or disk.
 DEFAULT_TIMEOUT = 5.0
@@ -195,13 +203,16 @@ class Client:
         """
         return [OutboxView.from_json(item) for item in self._list("/v1/outbox", peer)]
 
-    def inbox(self, peer: str | None = None) -> list[InboxView]:
-        """Return the messages received, in delivery order.
+    def inbox(self, peer: str | None = None, *, after: str | None = None) -> list[InboxView]:
+        """Return the messages received, in delivery order (only those delivered after the
+        message ``after``, if given: to follow the inbox, pass the last id seen).
 
         Raises:
+            MessageUnknownError: no received message has the id ``after``.
             NotRunningError, PeerUnknownError, StoreUnavailableError, ApiError: as for send.
         """
-        return [InboxView.from_json(item) for item in self._list("/v1/inbox", peer)]
+        extra = {} if after is None else {"after": check_message_id(after)}
+        return [InboxView.from_json(item) for item in self._list("/v1/inbox", peer, extra)]
 
     def resume(self, peer: str) -> int:
         """Lift the halted directions of the line to ``peer`` (docs/operations.md first).
@@ -254,6 +265,32 @@ class Client:
         path = f"/v1/lines/{check_peer(peer)}/record"
         return self._request("GET", path, params=params, timeout=RECORD_TIMEOUT).content
 
+    def ack(self, message_id: str, operator: str, note: str = "") -> SendResult:
+        """Acknowledge a received message as ``operator``: "seen and acted on", sent to its
+        sender as a signed ACK in the record. Once per message: the same call again returns the
+        same ACK (``created`` False); another operator or note is refused.
+
+        Raises:
+            NotRunningError: no daemon answers.
+            RequestInvalidError: a bad id, operator name or note.
+            MessageUnknownError: no received message has that id.
+            IdempotencyConflictError: it was acknowledged already, otherwise.
+            StoreUnavailableError: nothing was queued.
+            ApiError: no answer twice (retrying is safe), or another refusal.
+        """
+        path = f"/v1/inbox/{check_message_id(message_id)}/ack"
+        body = {"operator": operator, "note": note}
+        response = self._request("POST", path, json=body, retry_hint="retrying is safe")
+        return SendResult(QueuedView.from_json(_json(response)), response.status_code == 201)
+
+    def acks(self, peer: str | None = None) -> list[AckView]:
+        """Return the peers' acknowledgements of our messages, as they arrived.
+
+        Raises:
+            NotRunningError, PeerUnknownError, StoreUnavailableError, ApiError: as for send.
+        """
+        return [AckView.from_json(item) for item in self._list("/v1/acks", peer)]
+
     def checkpoint(self, peer: str) -> CheckpointView:
         """Have the stations sign a checkpoint of the line now; return it once stored.
 
@@ -268,8 +305,8 @@ class Client:
         )
         return CheckpointView.from_json(_json(response))
 
-    def _list(self, path: str, peer: str | None) -> list[Any]:
-        params = {} if peer is None else {"peer": peer}
+    def _list(self, path: str, peer: str | None, extra: dict[str, str] | None = None) -> list[Any]:
+        params = ({} if peer is None else {"peer": peer}) | (extra or {})
         answer = _json(self._request("GET", path, params=params))
         if not isinstance(answer, list):
             raise ApiError(f"the daemon's answer to {path} is malformed (not a list)")

@@ -86,6 +86,14 @@ class StoreUnavailableError(ApiError):
     code = "store_unavailable"
 
 
+class MessageUnknownError(ApiError):
+    """No received message has that id."""
+
+    exit_code = ExitCode.MESSAGE_UNKNOWN
+    status = 404
+    code = "message_unknown"
+
+
 class LineUnavailableError(ApiError):
     """The request needs the peer, and the line is not up or the peer did not answer in time."""
 
@@ -106,5 +114,6 @@ ERRORS_BY_CODE: dict[str, type[ApiError]] = {
         IdempotencyConflictError,
         StoreUnavailableError,
         LineUnavailableError,
+        MessageUnknownError,
     )
 }

@@ -33,7 +33,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         " request itself is malformed (refused before the API: not JSON, not an Error)",
         401: "missing or wrong bearer token (unauthorized)",
         403: "a Host header other than 127.0.0.1:PORT or localhost:PORT (forbidden_host)",
-        404: "no paired station has that name (peer_unknown)",
+        404: "no paired station has that name (peer_unknown), or no received message that id"
+        " (message_unknown)",
         409: "the idempotency key already queued another message (idempotency_conflict);"
         " the line is not up, or the peer did not co-sign in time (line_unavailable)",
         413: "the body is longer than any valid request (too_large)",
@@ -53,6 +54,7 @@ _PEER: Final = {
 }
 _TIME: Final = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."}
 _PRECEDENCE: Final = {"type": "string", "enum": list(PRECEDENCES)}
+_KIND: Final = {"type": "string", "enum": ["message", "test", "ack"]}
 _PEER_FILTER: Final = {
     "name": "peer",
     "in": "query",
@@ -222,7 +224,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "OutboxMessage": {
         "type": "object",
-        "required": ["id", "peer", "seq", "precedence", "state", "text", "queued_at"],
+        "required": ["id", "peer", "seq", "precedence", "state", "text", "queued_at", "kind"],
         "properties": {
             "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
             "peer": {"type": "string"},
@@ -231,11 +233,23 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "state": {"type": "string", "enum": ["queued", "sequenced", "sent"]},
             "text": {"type": "string"},
             "queued_at": _TIME,
+            "kind": _KIND,
         },
     },
     "InboxMessage": {
         "type": "object",
-        "required": ["id", "peer", "seq", "precedence", "text", "sent_at", "received_at"],
+        "required": [
+            "id",
+            "peer",
+            "seq",
+            "precedence",
+            "text",
+            "sent_at",
+            "received_at",
+            "kind",
+            "acknowledged_by",
+            "acknowledged_at",
+        ],
         "properties": {
             "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
             "peer": {"type": "string"},
@@ -244,6 +258,49 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "text": {"type": "string"},
             "sent_at": {**_TIME, "description": "When the sender sequenced it (its clock)."},
             "received_at": {**_TIME, "description": "When this station stored it."},
+            "kind": {"type": "string", "enum": ["message", "test"]},
+            "acknowledged_by": {
+                "type": "string",
+                "nullable": True,
+                "description": "The operator here who acknowledged it (POST .../ack).",
+            },
+            "acknowledged_at": {**_TIME, "nullable": True},
+        },
+    },
+    "AckRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["operator"],
+        "properties": {
+            "operator": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "Who acknowledges: 1 to 64 bytes of UTF-8, no control characters.",
+            },
+            "note": {"type": "string", "maxLength": 1024, "description": "At most 1,024 bytes."},
+        },
+        "example": {"operator": "Col. Ivanov", "note": "passed to the minister"},
+    },
+    "Ack": {
+        "type": "object",
+        "required": [
+            "peer",
+            "message_id",
+            "seq",
+            "operator",
+            "note",
+            "acknowledged_at",
+            "received_at",
+        ],
+        "properties": {
+            "peer": {"type": "string"},
+            "message_id": {"type": "string", "description": "Our message's id."},
+            "seq": {"type": "integer", "minimum": 1},
+            "operator": {"type": "string"},
+            "note": {"type": "string"},
+            "acknowledged_at": {**_TIME, "description": "By the peer's clock."},
+            "received_at": _TIME,
         },
     },
     "Resumed": {
@@ -339,9 +396,57 @@ OPENAPI: Final[dict[str, Any]] = {
             "get": {
                 "operationId": "inbox",
                 "summary": "Messages received, in delivery order.",
-                "parameters": [_PEER_FILTER],
+                "parameters": [
+                    _PEER_FILTER,
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                        "description": "Only those delivered after the received message with"
+                        " this id (to follow the inbox); 404 message_unknown if none has it.",
+                    },
+                ],
                 "responses": {
                     "200": _json({"type": "array", "items": _ref("InboxMessage")}, "the inbox"),
+                    **_errors(404, 422, 503),
+                },
+            }
+        },
+        "/v1/inbox/{id}/ack": {
+            "post": {
+                "operationId": "ack",
+                "summary": "Acknowledge a received message (seen and acted on) as a named"
+                " operator: an ACK envelope, signed into the record, sent to its sender at the"
+                " message's precedence. Once per message: the same operator and note again"
+                " answers 200 with the same ACK.",
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                        "example": "0123456789abcdef0123456789abcdef",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("AckRequest")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Queued"), "the ACK is queued (durable)"),
+                    "200": _json(_ref("Queued"), "the same ACK was queued before"),
+                    **_errors(400, 404, 409, 413, 415, 422, 503),
+                },
+            }
+        },
+        "/v1/acks": {
+            "get": {
+                "operationId": "acks",
+                "summary": "The peers' acknowledgements of our messages, as they arrived.",
+                "parameters": [_PEER_FILTER],
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("Ack")}, "the acknowledgements"),
                     **_errors(404, 422, 503),
                 },
             }

@@ -17,16 +17,17 @@ The CLI checks the same rules with the same functions before it sends anything.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, NoReturn
 
-from hotline.constants import MAX_TEXT_LEN
+from hotline.constants import MAX_ACK_NOTE_LEN, MAX_OPERATOR_NAME_LEN, MAX_TEXT_LEN
 from hotline.identity import check_station_name
 from hotline.record import Precedence
 
 from ._errors import MalformedRequestError, RequestInvalidError
-from ._views import PRECEDENCES, RecordQuery, SendRequest
+from ._views import PRECEDENCES, AckRequest, RecordQuery, SendRequest
 
 #: An idempotency key is printable ASCII without spaces, at most this long: a UUID (36) or the
 #: CLI's 32 hex digits fit, and a key never grows the store by much.
@@ -45,6 +46,7 @@ MAX_BATCH_BODY: Final = 4 * 1024 * 1024
 _SEND_FIELDS: Final = frozenset({"peer", "text", "precedence", "idempotency_key"})
 _REQUIRED_SEND_FIELDS: Final = frozenset({"peer", "text", "idempotency_key"})
 _BATCH_FIELDS: Final = frozenset({"messages"})
+_ACK_FIELDS: Final = frozenset({"operator", "note"})
 _RECORD_PARAMETERS: Final = frozenset({"from", "to", "redact_bodies"})
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY_MS: Final = 86_400_000
@@ -118,6 +120,61 @@ def parse_send(body: bytes) -> SendRequest:
     return _send_request(_json_object(body), "")
 
 
+def parse_ack(body: bytes) -> AckRequest:
+    """Parse the body of ``POST /v1/inbox/{id}/ack``: ``{"operator": NAME, "note": TEXT}``.
+
+    Raises:
+        MalformedRequestError: not one JSON object in UTF-8.
+        RequestInvalidError: no operator, an unknown field, a name or note out of its rules.
+    """
+    document = _json_object(body)
+    _check_fields(document, _ACK_FIELDS, frozenset({"operator"}))
+    return AckRequest(
+        check_operator(_string(document, "operator")), check_note(_string(document, "note", ""))
+    )
+
+
+def check_operator(name: str) -> str:
+    """Return ``name`` if an acknowledgement can carry it: 1 to 64 bytes of UTF-8, no control
+    characters (it is shown to the other office as who acted).
+
+    Raises:
+        RequestInvalidError: it cannot.
+    """
+    size = len(name.encode("utf-8", "replace"))
+    if not 1 <= size <= MAX_OPERATOR_NAME_LEN or not name.strip():
+        raise RequestInvalidError(f"operator: 1 to {MAX_OPERATOR_NAME_LEN} bytes of UTF-8")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in name):
+        raise RequestInvalidError("operator: no control or format characters")
+    return name
+
+
+def check_note(note: str) -> str:
+    """Return ``note`` if an acknowledgement can carry it: at most 1,024 bytes of UTF-8.
+
+    Raises:
+        RequestInvalidError: too long, or a lone surrogate.
+    """
+    try:
+        size = len(note.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise RequestInvalidError("note: not valid Unicode") from None
+    if size > MAX_ACK_NOTE_LEN:
+        raise RequestInvalidError(f"note: at most {MAX_ACK_NOTE_LEN} bytes of UTF-8")
+    return note
+
+
+def check_message_id(message_id: str) -> str:
+    """Return ``message_id`` if it is 32 lowercase hex digits.
+
+    Raises:
+        RequestInvalidError: it is not.
+    """
+    if len(message_id) != 32 or any(c not in "0123456789abcdef" for c in message_id):
+        raise RequestInvalidError("id: a message id is 32 lowercase hex digits")
+    return message_id
+
+
 def parse_send_batch(body: bytes) -> tuple[SendRequest, ...]:
     """Parse the body of ``POST /v1/messages/batch``: ``{"messages": [send, ...]}``.
 
@@ -166,6 +223,19 @@ def _check_fields(
     missing = sorted(required - set(document))
     if missing:
         raise RequestInvalidError(f"{missing[0]}: required")
+
+
+def parse_inbox_query(items: Sequence[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """Parse the query of ``GET /v1/inbox``: at most one ``peer`` and one ``after`` (an id).
+
+    Raises:
+        RequestInvalidError: an unknown or repeated parameter, a bad name or id.
+    """
+    after = [value for name, value in items if name == "after"]
+    if len(after) > 1:
+        raise RequestInvalidError("after: given more than once")
+    peer = parse_peer_filter([(name, value) for name, value in items if name != "after"])
+    return peer, None if not after else check_message_id(after[0])
 
 
 def parse_peer_filter(items: Sequence[tuple[str, str]]) -> str | None:

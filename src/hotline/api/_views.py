@@ -8,7 +8,7 @@ it does not know.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol, Self, get_args, get_type_hints
 
@@ -125,6 +125,9 @@ class _View:
         values: dict[str, Any] = {}
         for field in fields(cls):  # type: ignore[arg-type]
             types = get_args(hints[field.name]) or (hints[field.name],)  # str | None -> both
+            if field.name not in document and field.default is not MISSING:
+                values[field.name] = field.default  # added later: an older daemon lacks it
+                continue
             value = document.get(field.name, ...)
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 raise ApiError(f"the daemon's answer is malformed ({cls.__name__}.{field.name})")
@@ -174,8 +177,9 @@ class OutboxView(_View):
         seq: its sequence number once sequenced, else ``None``.
         precedence: its precedence name.
         state: ``queued``, ``sequenced`` or ``sent``.
-        text: what the operator wrote.
+        text: what the operator wrote (an acknowledgement: what it acknowledges).
         queued_at: when it became durable, ISO 8601 UTC.
+        kind: ``message``, ``test`` (a scheduled test message) or ``ack``.
     """
 
     id: str
@@ -185,6 +189,7 @@ class OutboxView(_View):
     state: str
     text: str
     queued_at: str
+    kind: str = "message"
 
     def __repr__(self) -> str:
         return f"OutboxView({self.id}, peer={self.peer!r}, state={self.state})"
@@ -202,6 +207,9 @@ class InboxView(_View):
         text: what the sender's operator wrote.
         sent_at: when the sender sequenced it, by the sender's clock, ISO 8601 UTC.
         received_at: when this station stored it, by its own clock, ISO 8601 UTC.
+        kind: ``message``, or ``test`` (a scheduled test message).
+        acknowledged_by: the operator here who acknowledged it (``hotline ack``), or ``None``.
+        acknowledged_at: when, ISO 8601 UTC, or ``None``.
     """
 
     id: str
@@ -211,6 +219,9 @@ class InboxView(_View):
     text: str
     sent_at: str
     received_at: str
+    kind: str = "message"
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
 
     def __repr__(self) -> str:
         return f"InboxView({self.id}, peer={self.peer!r}, seq={self.seq})"
@@ -227,6 +238,37 @@ class ResumedView(_View):
 
     peer: str
     lifted: int
+
+
+@dataclass(frozen=True, slots=True)
+class AckRequest:
+    """``POST /v1/inbox/{id}/ack``, checked: who acknowledges, with an optional note."""
+
+    operator: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AckView(_View):
+    """One acknowledgement the peer's operator sent for one of our messages (``GET /v1/acks``).
+
+    Attributes:
+        peer: the station that acknowledged.
+        message_id: our message's id (empty if this station no longer holds it).
+        seq: its sequence number in our direction.
+        operator: who acknowledged it there.
+        note: their note, possibly empty.
+        acknowledged_at: when they sent the acknowledgement, by their clock, ISO 8601 UTC.
+        received_at: when it was stored here.
+    """
+
+    peer: str
+    message_id: str
+    seq: int
+    operator: str
+    note: str
+    acknowledged_at: str
+    received_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +328,18 @@ class Control(Protocol):
     async def outbox(self, peer: str | None) -> tuple[OutboxView, ...]:
         """Return the messages not yet receipted, in sending order (one peer's, if given)."""
 
-    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
-        """Return the messages received, in delivery order (one peer's, if given)."""
+    async def inbox(self, peer: str | None, after: str | None = None) -> tuple[InboxView, ...]:
+        """Return the messages received, in delivery order (one peer's, if given; only those
+        after the message ``after``, if given)."""
 
     async def record(self, peer: str, query: RecordQuery) -> bytes:
         """Return an export of the line's record (docs/record-format.md §13)."""
+
+    async def ack(self, message_id: str, request: AckRequest) -> SendResult:
+        """Queue the acknowledgement of a received message; once per message."""
+
+    async def acks(self, peer: str | None) -> tuple[AckView, ...]:
+        """Return the peers' acknowledgements of our messages, as they arrived."""
 
     async def checkpoint(self, peer: str) -> CheckpointView:
         """Propose a checkpoint on the line now; return it once both stations signed it."""

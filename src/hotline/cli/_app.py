@@ -16,6 +16,7 @@ from hotline import __version__
 from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import check_crypto_support
 
+from ._acks import ack, acks
 from ._checkpoint import checkpoint
 from ._daemon import serve, status
 from ._messages import inbox, outbox, send
@@ -51,7 +52,7 @@ def version() -> None:
 
 for _command in (
     *(init, card, fingerprint, pair, peers, unpair, verify, statement),  # offline; then daemon's
-    *(serve, status, send, outbox, inbox, resume, record, checkpoint),
+    *(serve, status, send, outbox, inbox, ack, acks, resume, record, checkpoint),
 ):
     app.command()(_command)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+import time
 import unicodedata
 from collections.abc import Sequence
 from typing import Annotated, Final
@@ -41,6 +42,8 @@ from ._options import root_options
 #: characters (bidi overrides could reorder what the operator reads) and line separators. The
 #: ``--json`` outputs keep every text exactly as sent.
 _ESCAPED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp"})
+#: How often ``inbox --follow`` asks the daemon for what arrived (a local request: cheap).
+_FOLLOW_INTERVAL: Final = 0.25
 #: How much of a text the outbox table shows; ``--json`` has all of it.
 _PREVIEW_LEN: Final = 60
 
@@ -135,7 +138,7 @@ def outbox(ctx: typer.Context, *, peer: PeerFilter = None, as_json: AsJson = Fal
         typer.echo("The outbox is empty.")
         return
     table = Table(title="Outbox", title_justify="left")
-    for column in ("id", "peer", "precedence", "state", "queued at", "text"):
+    for column in ("id", "peer", "kind", "precedence", "state", "queued at", "text"):
         table.add_column(column)
     for message in messages:
         preview = printable(message.text.replace("\n", " "))
@@ -147,6 +150,7 @@ def outbox(ctx: typer.Context, *, peer: PeerFilter = None, as_json: AsJson = Fal
                 for cell in (
                     message.id,
                     message.peer,
+                    message.kind,
                     message.precedence.upper(),
                     message.state,
                     message.queued_at,
@@ -157,25 +161,70 @@ def outbox(ctx: typer.Context, *, peer: PeerFilter = None, as_json: AsJson = Fal
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
-def inbox(ctx: typer.Context, *, peer: PeerFilter = None, as_json: AsJson = False) -> None:
+def inbox(
+    ctx: typer.Context,
+    *,
+    peer: PeerFilter = None,
+    as_json: AsJson = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            help="Then print each new message as it arrives, until interrupted (with --json:"
+            " one JSON object per line).",
+        ),
+    ] = False,
+) -> None:
     """List the messages received, in the order they were delivered."""
     home = root_options(ctx).open_home().path
     if peer is not None:
         check_peer(peer)
     with Client.for_home(home) as client:
         messages = client.inbox(peer)
-    if as_json:
-        _print_json(messages)
+        if not follow:
+            if as_json:
+                _print_json(messages)
+            elif not messages:
+                typer.echo("The inbox is empty.")
+            for message in () if as_json else messages:
+                _print_received(message)
+            return
+        _follow(client, peer, messages, as_json=as_json)
+
+
+def _follow(
+    client: Client, peer: str | None, messages: Sequence[InboxView], *, as_json: bool
+) -> None:
+    """Print ``messages``, then every message delivered after them, as it arrives."""
+    last: str | None = None
+    try:
+        while True:
+            for message in messages:
+                if as_json:
+                    typer.echo(json.dumps(message.to_json(), ensure_ascii=False), nl=True)
+                else:
+                    _print_received(message)
+                last = message.id
+            sys.stdout.flush()
+            time.sleep(_FOLLOW_INTERVAL)
+            messages = client.inbox(peer, after=last)
+    except KeyboardInterrupt:
         return
-    if not messages:
-        typer.echo("The inbox is empty.")
-        return
-    for message in messages:
-        typer.echo(
-            f"--- {message.peer} #{message.seq} {message.precedence.upper()}"
-            f"  sent {message.sent_at}  received {message.received_at}  id {message.id}"
-        )
-        typer.echo(printable(message.text))
+
+
+def _print_received(message: InboxView) -> None:
+    kind = " TEST" if message.kind == "test" else ""
+    acked = (
+        f"  acknowledged by {printable(message.acknowledged_by)} {message.acknowledged_at}"
+        if message.acknowledged_by is not None
+        else ""
+    )
+    typer.echo(
+        f"--- {message.peer} #{message.seq} {message.precedence.upper()}{kind}"
+        f"  sent {message.sent_at}  received {message.received_at}  id {message.id}{acked}"
+    )
+    typer.echo(printable(message.text))
 
 
 def _print_json(messages: Sequence[OutboxView | InboxView]) -> None:

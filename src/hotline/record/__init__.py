@@ -11,6 +11,7 @@ from ._body import MAX_BODY_LEN as MAX_BODY_LEN
 from ._body import AckBody as AckBody
 from ._body import Body as Body
 from ._body import MessageBody as MessageBody
+from ._body import decode_body as decode_body
 from ._chain import ChainWriter as ChainWriter
 from ._chain import HashLookup as HashLookup
 from ._chain import check_cross_link as check_cross_link

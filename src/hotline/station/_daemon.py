@@ -40,6 +40,8 @@ from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA87PublicKey
 
 from hotline.api import (
     LOCK_FILE,
+    AckRequest,
+    AckView,
     CheckpointView,
     DaemonInfo,
     InboxView,
@@ -247,9 +249,9 @@ class Daemon:
         """The messages not yet receipted, for ``GET /v1/outbox``."""
         return await self._desk.outbox(peer)
 
-    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
+    async def inbox(self, peer: str | None, after: str | None = None) -> tuple[InboxView, ...]:
         """The messages received, for ``GET /v1/inbox``."""
-        return await self._desk.inbox(peer)
+        return await self._desk.inbox(peer, after)
 
     async def record(self, peer: str, query: RecordQuery) -> bytes:
         """An export of the line's record, for ``GET /v1/lines/{peer}/record``.
@@ -266,6 +268,14 @@ class Daemon:
         return await export_record(
             self._messages, (cards[0], cards[1]), line.peer.paired.line_id, query
         )
+
+    async def ack(self, message_id: str, request: AckRequest) -> SendResult:
+        """Queue an operator's acknowledgement, for ``POST /v1/inbox/{id}/ack``."""
+        return await self._desk.ack(message_id, request)
+
+    async def acks(self, peer: str | None) -> tuple[AckView, ...]:
+        """The peers' acknowledgements of our messages, for ``GET /v1/acks``."""
+        return await self._desk.acks(peer)
 
     async def checkpoint(self, peer: str) -> CheckpointView:
         """Sign a checkpoint with the peer now, for ``POST /v1/lines/{peer}/checkpoint``.

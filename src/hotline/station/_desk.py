@@ -1,4 +1,5 @@
-"""The daemon's message desk: ``send``, ``send_batch``, ``outbox`` and ``inbox`` of the local API.
+"""The daemon's message desk: ``send``, ``send_batch``, ``outbox``, ``inbox``, ``ack`` and
+``acks`` of the local API.
 
 The API hands the daemon checked requests (:class:`hotline.api.SendRequest`); the desk finds
 the line the peer name stands for, runs the store call in the store's thread (never on the
@@ -19,11 +20,15 @@ from typing import TypeVar
 
 from hotline.api import (
     PRECEDENCES,
+    AckRequest,
+    AckView,
     IdempotencyConflictError,
     InboxView,
+    MessageUnknownError,
     OutboxView,
     PeerUnknownError,
     QueuedView,
+    RequestInvalidError,
     SendRequest,
     SendResult,
     StoreUnavailableError,
@@ -31,6 +36,7 @@ from hotline.api import (
 )
 from hotline.logfmt import log_event
 from hotline.store import (
+    AckReceived,
     DuplicateKeyError,
     InboxMessage,
     Messages,
@@ -39,6 +45,9 @@ from hotline.store import (
     StoreError,
     StoreThread,
     ToQueue,
+)
+from hotline.store import (
+    MessageUnknownError as StoreMessageUnknownError,
 )
 
 from ._crashpoints import crashpoint
@@ -57,6 +66,7 @@ def _outbox_view(message: OutboxMessage) -> OutboxView:
         state=message.state.value,
         text=message.text,
         queued_at=format_time_ms(message.queued_at_ms),
+        kind=message.kind.name.lower(),
     )
 
 
@@ -81,6 +91,23 @@ def _inbox_view(message: InboxMessage) -> InboxView:
         text=message.text,
         sent_at=format_time_ms(message.sent_at_ms),
         received_at=format_time_ms(message.received_at_ms),
+        kind=message.kind.name.lower(),
+        acknowledged_by=message.acked_by,
+        acknowledged_at=None
+        if message.acked_at_ms is None
+        else format_time_ms(message.acked_at_ms),
+    )
+
+
+def _ack_view(ack: AckReceived) -> AckView:
+    return AckView(
+        peer=ack.peer,
+        message_id=ack.message_id,
+        seq=ack.seq,
+        operator=ack.operator,
+        note=ack.note,
+        acknowledged_at=format_time_ms(ack.acked_at_ms),
+        received_at=format_time_ms(ack.received_at_ms),
     )
 
 
@@ -92,15 +119,18 @@ class MessageDesk:
         store: StoreThread,
         lines: Callable[[], Mapping[str, bytes]],
         queued: Callable[[bytes], None],
+        acked: Callable[[str], None] = lambda message_id: None,
     ) -> None:
         """Args:
         store: the store's thread.
         lines: returns the active pairings, peer name -> line id (revoked ones are absent).
         queued: told the line id of each message newly queued (its courier sends it).
+        acked: told the id of each received message an operator acknowledged.
         """
         self._store = store
         self._lines = lines
         self._queued = queued
+        self._acked = acked
 
     async def send(self, request: SendRequest) -> SendResult:
         """Queue ``request`` durably (see :meth:`hotline.store.Messages.queue`).
@@ -191,16 +221,60 @@ class MessageDesk:
         self._check_filter(peer, bool(messages))
         return tuple(_outbox_view(message) for message in messages)
 
-    async def inbox(self, peer: str | None) -> tuple[InboxView, ...]:
-        """The messages received, in delivery order.
+    async def inbox(self, peer: str | None, after: str | None = None) -> tuple[InboxView, ...]:
+        """The messages received, in delivery order (after the message ``after``, if given).
+
+        Raises:
+            PeerUnknownError: ``peer`` is neither paired nor named by a stored message.
+            MessageUnknownError: no received message has the id ``after``.
+            StoreUnavailableError: the store cannot be read.
+        """
+        messages = await self._call(lambda store: store.inbox(peer, after=after))
+        self._check_filter(peer, bool(messages) or after is not None)
+        return tuple(_inbox_view(message) for message in messages)
+
+    async def ack(self, message_id: str, request: AckRequest) -> SendResult:
+        """Queue the acknowledgement of a received message (see :meth:`Messages.ack`).
+
+        Raises:
+            MessageUnknownError: no received message has that id.
+            RequestInvalidError: the operator name or note cannot be carried.
+            IdempotencyConflictError: it was acknowledged already, otherwise.
+            StoreUnavailableError: the store failed: nothing was queued.
+        """
+        now_ms = int(time.time() * 1000)
+
+        def ack(messages: Messages) -> Queued:
+            return messages.ack(
+                message_id, operator=request.operator, note=request.note, now_ms=now_ms
+            )
+
+        try:
+            queued = await self._call(ack)
+        except ValueError as exc:
+            raise RequestInvalidError(str(exc)) from None
+        if queued.created:
+            self._queued(queued.message.line_id)
+        log_event(
+            _log,
+            logging.INFO,
+            "message acknowledged" if queued.created else "message already acknowledged",
+            id=message_id,
+            operator=request.operator,
+        )
+        self._acked(message_id)
+        return _result(queued)
+
+    async def acks(self, peer: str | None) -> tuple[AckView, ...]:
+        """The peers' acknowledgements of our messages.
 
         Raises:
             PeerUnknownError: ``peer`` is neither paired nor named by a stored message.
             StoreUnavailableError: the store cannot be read.
         """
-        messages = await self._call(lambda store: store.inbox(peer))
-        self._check_filter(peer, bool(messages))
-        return tuple(_inbox_view(message) for message in messages)
+        found = await self._call(lambda store: store.acks_received(peer))
+        self._check_filter(peer, bool(found))
+        return tuple(_ack_view(ack) for ack in found)
 
     def _check_filter(self, peer: str | None, found: bool) -> None:
         """A filter on a name nobody has (a typo) is an error, not an empty list."""
@@ -212,6 +286,8 @@ class MessageDesk:
             return await asyncio.wrap_future(self._store.submit(call))
         except DuplicateKeyError as exc:
             raise IdempotencyConflictError(str(exc)) from None
+        except StoreMessageUnknownError as exc:
+            raise MessageUnknownError(str(exc)) from None
         except StoreError as exc:
             log_event(_log, logging.ERROR, "store failed", error=exc)
             raise StoreUnavailableError(str(exc)) from None

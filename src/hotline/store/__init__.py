@@ -14,9 +14,11 @@ from ._db import SCHEMA_VERSION as SCHEMA_VERSION
 from ._db import connect as connect
 from ._errors import DuplicateKeyError as DuplicateKeyError
 from ._errors import HaltedError as HaltedError
+from ._errors import MessageUnknownError as MessageUnknownError
 from ._errors import StoreCorruptError as StoreCorruptError
 from ._errors import StoreError as StoreError
 from ._errors import StoreWriteError as StoreWriteError
+from ._messages import AckReceived as AckReceived
 from ._messages import InboxMessage as InboxMessage
 from ._messages import Messages as Messages
 from ._messages import OutboxMessage as OutboxMessage

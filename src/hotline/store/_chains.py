@@ -29,6 +29,7 @@ from typing import Any, Final
 from hotline.constants import IN_FLIGHT_WINDOW, MAX_UNCOVERED_ENVELOPES
 from hotline.record import (
     GENESIS,
+    AckBody,
     ChainHead,
     ChainRef,
     ChainWriter,
@@ -47,6 +48,7 @@ from hotline.signatures import VerifyKeys
 from ._audit import Audit, audit_chain
 from ._db import transaction
 from ._errors import HaltedError, StoreCorruptError, StoreError
+from ._messages import ack_body
 from ._record import RecordItems, RecordWindow, read_record
 from ._recovery import SEQUENCE_ROW, check_continuous, reconcile_outbox
 from ._rows import (
@@ -86,7 +88,18 @@ def _within_bytes(rows: list[Any], budget: int) -> list[Any]:
     return rows
 
 
-_QUEUED: Final = "SELECT position, id, peer, precedence, queued_at_ms, nonce, body FROM outbox"
+def _body(kind: Kind, payload: bytes) -> MessageBody | AckBody:
+    """The envelope body of an opened outbox row (an ACK's was encoded when queued).
+
+    Raises:
+        StoreCorruptError: an ACK row's payload is not an ACK body.
+    """
+    return ack_body(payload) if kind is Kind.ACK else MessageBody.create(payload.decode())
+
+
+_QUEUED: Final = (
+    "SELECT position, id, peer, precedence, queued_at_ms, kind, nonce, body FROM outbox"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,12 +320,12 @@ class Chains:
             writer = ChainWriter(line_id, direction, tip=tip, cross=cross)
             envelopes: list[Envelope] = []
             heads: list[ChainHead] = []
-            for _, message_id, _, precedence, queued_at, nonce, body in rows:
-                text = open_outbox(self._cipher, line_id, message_id, nonce, body).decode()
+            for _, message_id, _, precedence, queued_at, kind, nonce, body in rows:
+                payload = open_outbox(self._cipher, line_id, message_id, nonce, body)
                 envelopes.append(
                     writer.append(
-                        MessageBody.create(text),
-                        kind=Kind.MESSAGE,
+                        _body(Kind(kind), payload),
+                        kind=Kind(kind),
                         precedence=Precedence(precedence),
                         queued_at_ms=queued_at,
                         sequenced_at_ms=now_ms,

@@ -150,6 +150,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (line_id, proposer, number)
     ) STRICT;
     """,
+    # 5: what an outbox row becomes: a MESSAGE, a TEST (the scheduled test message) or an ACK
+    # (an operator's acknowledgement; its sealed body is the ACK body, docs/record-format.md
+    # §3.2, and its idempotency key ``ack-<inbox id>`` names the message it acknowledges).
+    """
+    ALTER TABLE outbox ADD COLUMN kind INTEGER NOT NULL DEFAULT 1 CHECK (kind BETWEEN 1 AND 3);
+    """,
 )
 
 #: The schema version this code writes and reads.

@@ -28,5 +28,9 @@ class DuplicateKeyError(StoreError):
     """An idempotency key already names another message (other peer, text or precedence)."""
 
 
+class MessageUnknownError(StoreError):
+    """No received message has that id."""
+
+
 class HaltedError(StoreError):
     """A direction is halted after a NACK: nothing is stored in it until an operator resumes."""

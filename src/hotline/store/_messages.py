@@ -29,10 +29,19 @@ from pathlib import Path
 from typing import Any, Final
 
 from hotline.constants import MAX_TEXT_LEN
-from hotline.record import Direction, MessageBody, Precedence
+from hotline.record import (
+    AckBody,
+    ChainRef,
+    Direction,
+    Kind,
+    MessageBody,
+    Precedence,
+    RecordError,
+    decode_body,
+)
 
 from ._db import transaction
-from ._errors import DuplicateKeyError, StoreCorruptError
+from ._errors import DuplicateKeyError, MessageUnknownError, StoreCorruptError
 from ._sealing import (
     ENVELOPE_COLUMNS,
     MESSAGE_ID_LEN,
@@ -65,6 +74,7 @@ class OutboxMessage:
         queued_at_ms: when it became durable, UTC milliseconds.
         state: see :class:`OutboxState`.
         seq: its sequence number once sequenced, else ``None``.
+        kind: a MESSAGE, a TEST, or an ACK (``text`` then says what it acknowledges).
     """
 
     id: str
@@ -75,6 +85,7 @@ class OutboxMessage:
     queued_at_ms: int
     state: OutboxState
     seq: int | None
+    kind: Kind = Kind.MESSAGE
 
     def __repr__(self) -> str:
         # What operators wrote is sealed at rest: it never reaches a log through a repr.
@@ -104,6 +115,8 @@ class ToQueue:
         precedence: the message's precedence.
         text: 1 to ``MAX_TEXT_LEN`` bytes of UTF-8.
         idempotency_key: names this message's request (the API checks its form).
+        kind: MESSAGE (the operator's), TEST (the scheduled test) or ACK.
+        ack: the body of an ACK (``text`` is then :func:`ack_text` of it), else None.
     """
 
     line_id: bytes
@@ -111,6 +124,17 @@ class ToQueue:
     precedence: Precedence
     text: str
     idempotency_key: str
+    kind: Kind = Kind.MESSAGE
+    ack: AckBody | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is Kind.ACK) != (self.ack is not None):
+            raise ValueError("an ACK, and only an ACK, carries an acknowledgement body")
+
+    @property
+    def payload(self) -> bytes:
+        """What is sealed in the outbox row: the text's UTF-8, or an ACK's body."""
+        return _utf8(self.text) if self.ack is None else self.ack.encode()
 
     def __repr__(self) -> str:
         return f"ToQueue(peer={self.peer!r}, precedence={Precedence(self.precedence).name})"
@@ -130,6 +154,9 @@ class InboxMessage:
         text: what the sender's operator wrote.
         sent_at_ms: when the sender sequenced it, by the sender's clock, UTC milliseconds.
         received_at_ms: when this station stored it, by its own clock.
+        kind: MESSAGE, or TEST (a scheduled test message).
+        acked_by: the operator of this station who acknowledged it (``hotline ack``), or None.
+        acked_at_ms: when that acknowledgement was queued, or None.
     """
 
     id: str
@@ -141,9 +168,41 @@ class InboxMessage:
     text: str
     sent_at_ms: int
     received_at_ms: int
+    kind: Kind = Kind.MESSAGE
+    acked_by: str | None = None
+    acked_at_ms: int | None = None
 
     def __repr__(self) -> str:
         return f"InboxMessage({self.id}, peer={self.peer!r}, seq={self.seq})"
+
+
+@dataclass(frozen=True, slots=True)
+class AckReceived:
+    """The peer's operator acknowledged one of our messages (an ACK envelope received).
+
+    Attributes:
+        peer: the peer's station name.
+        message_id: the id of our message acknowledged (as ``send`` printed it).
+        seq: its sequence number in our direction.
+        operator: who acknowledged it, as the peer's operator gave the name.
+        note: their note, possibly empty.
+        acked_at_ms: when the peer sequenced the ACK, by its clock, UTC milliseconds.
+        received_at_ms: when this station stored it, by its own.
+    """
+
+    peer: str
+    message_id: str
+    seq: int
+    operator: str
+    note: str
+    acked_at_ms: int
+    received_at_ms: int
+
+
+def ack_text(body: AckBody) -> str:
+    """One line saying what an ACK acknowledges: shown where a message's text would be."""
+    note = f": {body.note}" if body.note else ""
+    return f"ACK of #{body.acked.seq} by {body.operator}{note}"
 
 
 def _utf8(text: str) -> bytes:
@@ -154,10 +213,9 @@ def _utf8(text: str) -> bytes:
     return data
 
 
-def _same(
-    existing: OutboxMessage, item: ToQueue, precedence: Precedence, text: bytes
-) -> OutboxMessage:
-    """Return ``existing`` if ``item`` asks for the very message its key already queued.
+def _same(existing: OutboxMessage, item: ToQueue, precedence: Precedence) -> OutboxMessage:
+    """Return ``existing`` if ``item`` asks for the very message its key already queued (an
+    ACK: the same operator and note; its salt is new each time).
 
     Raises:
         DuplicateKeyError: the key queued another peer, text or precedence.
@@ -166,7 +224,8 @@ def _same(
         existing.line_id == item.line_id
         and existing.peer == item.peer
         and existing.precedence == precedence
-        and hmac.compare_digest(existing.text.encode("utf-8"), text)
+        and existing.kind == item.kind
+        and hmac.compare_digest(existing.text.encode("utf-8"), item.text.encode("utf-8"))
     ):
         return existing
     raise DuplicateKeyError(
@@ -177,12 +236,47 @@ def _same(
 
 #: Idempotency keys looked up per query: below SQLite's oldest limit of bound parameters (999).
 _KEYS_PER_QUERY: Final = 500
-_OUTBOX_COLUMNS: Final = "id, line_id, peer, precedence, queued_at_ms, state, seq, nonce, body"
-#: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored.
-_INBOX: Final = (
-    f"SELECT message_id, peer, stored_at_ms, {ENVELOPE_COLUMNS} FROM envelopes"  # noqa: S608
-    " WHERE incoming = 1 AND kind IN (1, 2) AND (?1 IS NULL OR peer = ?1) ORDER BY rowid"
+_OUTBOX_COLUMNS: Final = (
+    "id, line_id, peer, precedence, queued_at_ms, state, seq, kind, nonce, body"
 )
+#: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored,
+#: each with the ACK this station queued for it, if any (its key names the message).
+_INBOX: Final = (
+    "SELECT e.message_id, e.peer, e.stored_at_ms,"
+    " e.line_id, e.direction, e.seq, e.hash, e.header, e.nonce, e.body,"
+    " a.id, a.line_id, a.peer, a.precedence, a.queued_at_ms, a.state, a.seq, a.kind, a.nonce,"
+    " a.body"
+    " FROM envelopes AS e LEFT JOIN outbox AS a ON a.idempotency_key = 'ack-' || e.message_id"
+    " WHERE e.incoming = 1 AND e.kind IN (1, 2) AND (?1 IS NULL OR e.peer = ?1)"
+    " AND e.rowid > ?2 ORDER BY e.rowid"
+)
+#: The idempotency key of the ACK of an inbox message: one acknowledgement per message.
+ACK_KEY_PREFIX: Final = "ack-"
+
+
+def outbox_text(kind: Kind, payload: bytes) -> str:
+    """The text of an opened outbox row: a message's or test's own, an ACK's one line.
+
+    Raises:
+        StoreCorruptError: an ACK row whose body does not decode (the clear ``kind`` column
+            was altered: the sealed payload is the message's, bound to its row).
+    """
+    return payload.decode("utf-8") if kind is not Kind.ACK else ack_text(ack_body(payload))
+
+
+def ack_body(payload: bytes) -> AckBody:
+    """The ACK body sealed in an outbox row.
+
+    Raises:
+        StoreCorruptError: it does not decode as one.
+    """
+    try:
+        body = decode_body(Kind.ACK, payload)
+    except RecordError as exc:
+        raise StoreCorruptError(f"the store's outbox ACK does not decode: {exc}") from None
+    if not isinstance(body, AckBody):
+        raise StoreCorruptError("the store's outbox ACK holds another body")
+    return body
 
 
 class Messages:
@@ -259,19 +353,19 @@ class Messages:
         """
         if not items:
             raise ValueError("a batch holds at least one message")
-        data = [_utf8(item.text) for item in items]
+        data = [item.payload for item in items]
         with transaction(self._db, self._path):
             found = self._by_keys({item.idempotency_key for item in items})
             results: list[Queued] = []
             rows = []
-            for item, text in zip(items, data, strict=True):
+            for item, payload in zip(items, data, strict=True):
                 precedence = Precedence(item.precedence)
                 existing = found.get(item.idempotency_key)
                 if existing is not None:
-                    results.append(Queued(_same(existing, item, precedence, text), created=False))
+                    results.append(Queued(_same(existing, item, precedence), created=False))
                     continue
                 message_id = secrets.token_bytes(MESSAGE_ID_LEN)
-                nonce, body = self._cipher.seal(outbox_ad(item.line_id, message_id), text)
+                nonce, body = self._cipher.seal(outbox_ad(item.line_id, message_id), payload)
                 rows.append(
                     (
                         message_id.hex(),
@@ -280,6 +374,7 @@ class Messages:
                         int(precedence),
                         item.idempotency_key,
                         now_ms,
+                        int(item.kind),
                         nonce,
                         body,
                     )
@@ -293,12 +388,13 @@ class Messages:
                     now_ms,
                     OutboxState.QUEUED,
                     None,
+                    item.kind,
                 )
                 found[item.idempotency_key] = message
                 results.append(Queued(message, created=True))
             self._db.executemany(
                 "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key,"
-                " queued_at_ms, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " queued_at_ms, kind, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         return results
@@ -325,18 +421,114 @@ class Messages:
             ).fetchall()
         return [self._outbox_message(row) for row in rows]
 
-    def inbox(self, peer: str | None = None) -> list[InboxMessage]:
+    def ack(self, message_id: str, *, operator: str, note: str, now_ms: int) -> Queued:
+        """Queue the acknowledgement of a received message, by ``operator``: an ACK envelope
+        naming it, sent to its sender at its precedence. Once per message: the same operator
+        and note again returns the ACK queued before (``created=False``).
+
+        Raises:
+            MessageUnknownError: no received message has that id.
+            ValueError: an operator name or note an ACK cannot carry.
+            DuplicateKeyError: the message was acknowledged already, by someone else or with
+                another note.
+            StoreWriteError: the write failed: nothing was queued.
+        """
+        with transaction(self._db, self._path, write=False):
+            row = self._db.execute(
+                "SELECT line_id, peer, seq, hash, precedence FROM envelopes"
+                " WHERE message_id = ? AND incoming = 1 AND kind IN (1, 2)",
+                (message_id,),
+            ).fetchone()
+        if row is None:
+            raise MessageUnknownError(f"no received message has the id {message_id!r}")
+        line_id, peer, seq, envelope_hash, precedence = row
+        try:
+            body = AckBody.create(ChainRef(seq, envelope_hash), operator, note)
+        except RecordError as exc:
+            raise ValueError(str(exc)) from None
+        item = ToQueue(
+            line_id,
+            peer,
+            Precedence(precedence),
+            ack_text(body),
+            ACK_KEY_PREFIX + message_id,
+            kind=Kind.ACK,
+            ack=body,
+        )
+        try:
+            (queued,) = self.queue_many([item], now_ms=now_ms)
+        except DuplicateKeyError:
+            raise DuplicateKeyError(
+                f"message {message_id} was already acknowledged (see inbox)"
+            ) from None
+        return queued
+
+    def acks_received(self, peer: str | None = None) -> list[AckReceived]:
+        """Return the peer operators' acknowledgements of our messages, as they arrived.
+
+        Raises:
+            StoreError: the store cannot be read.
+            StoreCorruptError: a row fails to open.
+        """
+        with transaction(self._db, self._path, write=False):
+            rows = self._db.execute(
+                f"SELECT peer, stored_at_ms, {ENVELOPE_COLUMNS} FROM envelopes"  # noqa: S608
+                " WHERE incoming = 1 AND kind = 3 AND (?1 IS NULL OR peer = ?1) ORDER BY rowid",
+                (peer,),
+            ).fetchall()
+            result = []
+            for name, stored_at, *place in rows:
+                envelope = open_envelope(self._cipher, place)
+                body = envelope.body
+                if not isinstance(body, AckBody):
+                    raise StoreCorruptError("the store's ACK envelope holds another body")
+                ours = self._db.execute(
+                    "SELECT message_id FROM envelopes WHERE line_id = ? AND direction = ?"
+                    " AND seq = ? AND hash = ? AND incoming = 0",
+                    (
+                        envelope.header.line_id,
+                        int(envelope.header.direction.other),
+                        body.acked.seq,
+                        body.acked.hash,
+                    ),
+                ).fetchone()
+                result.append(
+                    AckReceived(
+                        name,
+                        "" if ours is None else ours[0],
+                        body.acked.seq,
+                        body.operator,
+                        body.note,
+                        envelope.header.sequenced_at_ms,
+                        stored_at,
+                    )
+                )
+        return result
+
+    def inbox(self, peer: str | None = None, *, after: str | None = None) -> list[InboxMessage]:
         """Return the received messages in the order they were delivered.
 
         Args:
             peer: only this peer's, if given.
+            after: only those delivered after the received message with this id (to follow
+                the inbox: the last id seen).
 
         Raises:
+            MessageUnknownError: no received message has the id ``after``.
             StoreError: the store cannot be read.
             StoreCorruptError: a row fails to decrypt.
         """
         with transaction(self._db, self._path, write=False):
-            rows = self._db.execute(_INBOX, (peer,)).fetchall()
+            start = 0
+            if after is not None:
+                found = self._db.execute(
+                    "SELECT rowid FROM envelopes WHERE message_id = ? AND incoming = 1",
+                    (after,),
+                ).fetchone()
+                if found is None:
+                    raise MessageUnknownError(f"no received message has the id {after!r}")
+                start = found[0]
+            rows = self._db.execute(_INBOX, (peer, start)).fetchall()
         return [self._inbox_message(row) for row in rows]
 
     def _by_keys(self, keys: set[str]) -> dict[str, OutboxMessage]:
@@ -355,21 +547,31 @@ class Messages:
         return found
 
     def _outbox_message(self, row: tuple[Any, ...]) -> OutboxMessage:
-        message_id, line_id, peer, precedence, queued_at, state, seq, nonce, body = row
-        text = open_outbox(self._cipher, line_id, message_id, nonce, body)
+        message_id, line_id, peer, precedence, queued_at, state, seq, kind, nonce, body = row
+        payload = open_outbox(self._cipher, line_id, message_id, nonce, body)
         return OutboxMessage(
             message_id,
             line_id,
             peer,
             Precedence(precedence),
-            text.decode("utf-8"),
+            outbox_text(Kind(kind), payload),
             queued_at,
             OutboxState(state),
             seq,
+            Kind(kind),
         )
 
+    def _open_ack(self, row: tuple[Any, ...]) -> tuple[str, int]:
+        """The operator and queue time of an ACK's outbox row."""
+        message_id, line_id, _, _, queued_at, _, _, kind, nonce, body = row
+        if kind != Kind.ACK:
+            raise StoreCorruptError(f"the store's ACK {message_id} is not an ACK")
+        payload = open_outbox(self._cipher, line_id, message_id, nonce, body)
+        return ack_body(payload).operator, queued_at
+
     def _inbox_message(self, row: tuple[Any, ...]) -> InboxMessage:
-        message_id, peer, stored_at, *place = row
+        message_id, peer, stored_at, *place = row[:10]
+        ack = None if row[10] is None else self._open_ack(row[10:])
         envelope = open_envelope(self._cipher, place)
         header, body = envelope.header, envelope.body
         if not isinstance(body, MessageBody):  # the clear ``kind`` column was altered
@@ -384,4 +586,7 @@ class Messages:
             body.text,
             header.sequenced_at_ms,
             stored_at,
+            header.kind,
+            None if ack is None else ack[0],
+            None if ack is None else ack[1],
         )
