@@ -38,6 +38,8 @@ RULES: dict[str, frozenset[str]] = {
     "hotline.delivery": SANS_IO_FORBIDDEN,
     # The offline verifier: nothing but the file (cards and record), no I/O of its own.
     "hotline.verify": SANS_IO_FORBIDDEN,
+    # The watch's decisions (alarms, escalations); only the clock check asks the kernel.
+    "hotline.watch": SANS_IO_FORBIDDEN,
     # The hybrid signature shared by the identity layer, the handshake and the record.
     "hotline.signatures": SANS_IO_FORBIDDEN,
     # The I/O layers, by DESIGN.md's arrows: the line never sees the store or the daemon, the

@@ -64,6 +64,8 @@ class ExitCode(enum.IntEnum):
     LINE_UNAVAILABLE = 48
     #: no received message has that id (``ack``).
     MESSAGE_UNKNOWN = 49
+    #: no alarm has that number (``alarms ack``).
+    ALARM_UNKNOWN = 51
     # --- the record ----------------------------------------------------------------------------
     #: a record (envelope, receipt, checkpoint, export) fails to decode or verify.
     RECORD_INVALID = 50

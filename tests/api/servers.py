@@ -21,6 +21,8 @@ from starlette.applications import Starlette
 from hotline.api import (
     AckRequest,
     AckView,
+    AlarmUnknownError,
+    AlarmView,
     CheckpointView,
     InboxView,
     LineUnavailableError,
@@ -102,6 +104,12 @@ class DeskControl:
 
     async def acks(self, peer: str | None) -> tuple[AckView, ...]:
         return await self.desk.acks(peer)
+
+    def alarms(self, include_closed: bool) -> tuple[AlarmView, ...]:
+        return ()
+
+    def ack_alarm(self, alarm_id: int, operator: str) -> AlarmView:
+        raise AlarmUnknownError(f"no alarm has the number {alarm_id}")
 
     async def checkpoint(self, peer: str) -> CheckpointView:
         raise LineUnavailableError(f"the line to {peer} is not up")

@@ -82,8 +82,14 @@ def test_status_answers_the_lines(served: str) -> None:
                 "loss": 0.025,
                 "clock_offset_ms": -3.5,
                 "path_state": "up",
+                "queued": 0,
+                "oldest_unreceipted": None,
+                "last_test_received": None,
+                "last_test_sent": None,
             }
         ],
+        "alarms": [],
+        "clock_synchronised": None,
     }
 
 

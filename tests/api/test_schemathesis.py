@@ -70,7 +70,8 @@ def test_no_server_error_for_any_request(daemon: tuple[str, str, Station]) -> No
     # + the batch send: 2 modes and 2 examples (its own and the item's)
     # + the record export: 2 modes and 1 example; the checkpoint: 2 modes and 1 example
     # + the ack: 2 modes and 1 example; the acks list: 2 modes
-    assert len(strategies) == 27
+    # + the alarms list: 2 modes; the alarm ack: 2 modes and 1 example
+    assert len(strategies) == 32
     calls = 0
 
     for strategy in strategies:

@@ -46,7 +46,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Daemon:
         Daemon, "_courier", lambda self, peer, paired: SimpleNamespace(paired=paired)
     )
     d = Daemon.__new__(Daemon)  # only what _apply_peers touches
-    d._lines, d._paired, d._pinned, d._couriers = {}, {}, {}, {}
+    d._lines, d._paired, d._cards, d._couriers = {}, {}, {}, {}
     d._config = SimpleNamespace(dial_addresses=lambda name: (), line=None)
     d._local = d._card = d._store = d._refusals = d._session_timing = None
     d._listener = SimpleNamespace(table=None)
@@ -68,4 +68,4 @@ def test_a_changed_signing_key_replaces_the_line(daemon: Daemon) -> None:
     # Unpaired: the line goes and so do its pins.
     removed, added = daemon._apply_peers(_registry())
     assert len(removed) == 1 and added == []
-    assert daemon._paired == {} and daemon._pinned == {} and daemon._couriers == {}
+    assert daemon._paired == {} and daemon._cards == {} and daemon._couriers == {}

@@ -22,8 +22,17 @@ def test_every_section_round_trips() -> None:
         + "[line]\nping_interval_s = 0.5\nping_timeout_s = 2\ndial_backoff_max_s = 10\n"
         + '[api]\nlisten = "127.0.0.1:8080"\n'
         + '[dial]\nmoscow = ["127.0.0.1:9000", "[::1]:9000"]\n'
-        + "[testing]\nrekey_after_s = 2.0\n"
+        + "[testing]\nrekey_after_s = 2.0\nclock_offset_ms = -1500\n"
+        + "[watch]\nline_down_after_s = 5\ntest_interval_s = 600\nclock_sync_check = false\n"
+        + 'on_alarm = ["/usr/local/bin/page", "--duty"]\nhook_timeout_s = 3\n'
     )
+    assert config.clock_offset_ms == -1500
+    assert config.watch.line_down_after_s == 5.0 and config.watch.test_interval_s == 600.0
+    assert config.watch.clock_sync_check is False
+    on_alarm = config.watch.hook("on_alarm")
+    assert on_alarm is not None and on_alarm.argv == ("/usr/local/bin/page", "--duty")
+    assert on_alarm.timeout_s == 3.0
+    assert config.watch.hook("on_message") is None
     assert config.line == LineTiming(ping_interval=0.5, ping_timeout=2.0, dial_backoff_max=10.0)
     assert config.api_port == 8080
     assert config.dial_addresses("moscow") == ("127.0.0.1:9000", "[::1]:9000")
@@ -57,6 +66,15 @@ def test_defaults_are_the_protocol_and_a_quiet_line() -> None:
         ("[dial]\nmoscow = []\n", "1 to 8"),
         ("[testing]\nrekey_after_s = 0.1\n", "rekey_after_s"),
         ("[testing]\nrekey_after = 1\n", "unknown key testing.rekey_after"),
+        ("[testing]\nclock_offset_ms = 120000\n", "clock_offset_ms must be within"),
+        ("[testing]\nclock_offset_ms = 1.5\n", "clock_offset_ms must be a whole number"),
+        ('[watch]\non_alarm = "page"\n', "watch.on_alarm must be a list"),
+        ('[watch]\non_alarm = ["page"]\n', "absolute path"),
+        ("[watch]\non_message = []\n", "watch.on_message must be a list"),
+        ("[watch]\ntest_interval_s = 0.1\n", "watch.test_interval_s must be"),
+        ("[watch]\nescalate_after_s = true\n", "must be a number"),
+        ('[watch]\nclock_sync_check = "no"\n', "true or false"),
+        ("[watch]\npager = 1\n", "unknown key watch.pager"),
     ],
 )
 def test_bad_sections_are_one_clear_error(extra: str, message: str) -> None:

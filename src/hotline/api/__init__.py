@@ -8,6 +8,7 @@ from ._app import RECORD_MEDIA_TYPE as RECORD_MEDIA_TYPE
 from ._app import make_app as make_app
 from ._client import Client as Client
 from ._client import new_idempotency_key as new_idempotency_key
+from ._errors import AlarmUnknownError as AlarmUnknownError
 from ._errors import ApiError as ApiError
 from ._errors import IdempotencyConflictError as IdempotencyConflictError
 from ._errors import LineUnavailableError as LineUnavailableError
@@ -40,6 +41,7 @@ from ._requests import check_text as check_text
 from ._views import PRECEDENCES as PRECEDENCES
 from ._views import AckRequest as AckRequest
 from ._views import AckView as AckView
+from ._views import AlarmView as AlarmView
 from ._views import CheckpointView as CheckpointView
 from ._views import Control as Control
 from ._views import InboxView as InboxView

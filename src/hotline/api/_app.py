@@ -36,9 +36,12 @@ from ._requests import (
     MAX_BATCH_BODY,
     MAX_REQUEST_BODY,
     _json_object,
+    check_alarm_id,
     check_message_id,
     check_peer,
     parse_ack,
+    parse_alarm_ack,
+    parse_alarms_query,
     parse_inbox_query,
     parse_peer_filter,
     parse_record_query,
@@ -209,6 +212,15 @@ def make_app(control: Control, *, token: str) -> Starlette:
         found = await control.acks(parse_peer_filter(request.query_params.multi_items()))
         return JSONResponse([view.to_json() for view in found])
 
+    async def alarms(request: Request) -> Response:
+        include_closed = parse_alarms_query(request.query_params.multi_items())
+        return JSONResponse([view.to_json() for view in control.alarms(include_closed)])
+
+    async def ack_alarm(request: Request) -> Response:
+        alarm_id = check_alarm_id(request.path_params["id"])
+        operator = parse_alarm_ack(await _json_body(request))
+        return JSONResponse(control.ack_alarm(alarm_id, operator).to_json())
+
     async def checkpoint(request: Request) -> Response:
         peer = check_peer(request.path_params["peer"])
         await _no_options(request)
@@ -228,6 +240,8 @@ def make_app(control: Control, *, token: str) -> Starlette:
             Route("/v1/inbox", inbox, methods=["GET"]),
             Route("/v1/inbox/{id}/ack", ack, methods=["POST"]),
             Route("/v1/acks", acks, methods=["GET"]),
+            Route("/v1/alarms", alarms, methods=["GET"]),
+            Route("/v1/alarms/{id}/ack", ack_alarm, methods=["POST"]),
             Route("/v1/lines/{peer}/checkpoint", checkpoint, methods=["POST"]),
             Route("/v1/lines/{peer}/record", record, methods=["GET"]),
             Route("/v1/lines/{peer}/resume", resume, methods=["POST"]),

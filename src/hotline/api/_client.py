@@ -36,6 +36,7 @@ from ._files import DaemonInfo, read_token
 from ._requests import check_message_id, check_peer
 from ._views import (
     AckView,
+    AlarmView,
     CheckpointView,
     InboxView,
     OutboxView,
@@ -290,6 +291,31 @@ class Client:
             NotRunningError, PeerUnknownError, StoreUnavailableError, ApiError: as for send.
         """
         return [AckView.from_json(item) for item in self._list("/v1/acks", peer)]
+
+    def alarms(self, *, include_closed: bool = False) -> list[AlarmView]:
+        """Return the alarms, newest first: the open ones, or all the station holds.
+
+        Raises:
+            NotRunningError, ApiError: as for send.
+        """
+        params = {"all": "true" if include_closed else "false"}
+        answer = _json(self._request("GET", "/v1/alarms", params=params))
+        if not isinstance(answer, list):
+            raise ApiError("the daemon's answer to /v1/alarms is malformed (not a list)")
+        return [AlarmView.from_json(item) for item in answer]
+
+    def ack_alarm(self, alarm_id: int, operator: str) -> AlarmView:
+        """Acknowledge an alarm as ``operator`` (it stays listed while its condition holds).
+
+        Raises:
+            AlarmUnknownError: no alarm has that number.
+            RequestInvalidError: a bad operator name.
+            NotRunningError, ApiError: as for send.
+        """
+        response = self._request(
+            "POST", f"/v1/alarms/{int(alarm_id)}/ack", json={"operator": operator}
+        )
+        return AlarmView.from_json(_json(response))
 
     def checkpoint(self, peer: str) -> CheckpointView:
         """Have the stations sign a checkpoint of the line now; return it once stored.

@@ -94,6 +94,14 @@ class MessageUnknownError(ApiError):
     code = "message_unknown"
 
 
+class AlarmUnknownError(ApiError):
+    """No alarm has that number."""
+
+    exit_code = ExitCode.ALARM_UNKNOWN
+    status = 404
+    code = "alarm_unknown"
+
+
 class LineUnavailableError(ApiError):
     """The request needs the peer, and the line is not up or the peer did not answer in time."""
 
@@ -115,5 +123,6 @@ ERRORS_BY_CODE: dict[str, type[ApiError]] = {
         StoreUnavailableError,
         LineUnavailableError,
         MessageUnknownError,
+        AlarmUnknownError,
     )
 }

@@ -34,7 +34,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "missing or wrong bearer token (unauthorized)",
         403: "a Host header other than 127.0.0.1:PORT or localhost:PORT (forbidden_host)",
         404: "no paired station has that name (peer_unknown), or no received message that id"
-        " (message_unknown)",
+        " (message_unknown), or no alarm that number (alarm_unknown)",
         409: "the idempotency key already queued another message (idempotency_conflict);"
         " the line is not up, or the peer did not co-sign in time (line_unavailable)",
         413: "the body is longer than any valid request (too_large)",
@@ -113,6 +113,10 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "loss",
             "clock_offset_ms",
             "path_state",
+            "queued",
+            "oldest_unreceipted",
+            "last_test_received",
+            "last_test_sent",
         ],
         "properties": {
             "peer": {"type": "string"},
@@ -132,6 +136,14 @@ _SCHEMAS: Final[dict[str, Any]] = {
                 "description": "the peer's clock minus ours, from heartbeats",
             },
             "path_state": {"type": "string", "enum": ["up", "down"], "nullable": True},
+            "queued": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "our messages to the peer not receipted yet",
+            },
+            "oldest_unreceipted": {**_TIME, "nullable": True},
+            "last_test_received": {**_TIME, "nullable": True},
+            "last_test_sent": {**_TIME, "nullable": True},
         },
     },
     "Status": {
@@ -140,6 +152,8 @@ _SCHEMAS: Final[dict[str, Any]] = {
         "properties": {
             "station": {"type": "string"},
             "lines": {"type": "array", "items": _ref("Line")},
+            "alarms": {"type": "array", "items": _ref("Alarm")},
+            "clock_synchronised": {"type": "boolean", "nullable": True},
         },
     },
     "SendRequest": {
@@ -266,6 +280,55 @@ _SCHEMAS: Final[dict[str, Any]] = {
             },
             "acknowledged_at": {**_TIME, "nullable": True},
         },
+    },
+    "Alarm": {
+        "type": "object",
+        "required": [
+            "id",
+            "kind",
+            "level",
+            "peer",
+            "text",
+            "raised_at",
+            "last_at",
+            "count",
+            "active",
+            "cleared_at",
+            "acked_by",
+            "acked_at",
+        ],
+        "properties": {
+            "id": {"type": "integer", "minimum": 1},
+            "kind": {
+                "type": "string",
+                "enum": [
+                    "line_down",
+                    "test_overdue",
+                    "halted",
+                    "record",
+                    "clock_skew",
+                    "clock_unsynced",
+                    "unacknowledged",
+                ],
+            },
+            "level": {"type": "string", "enum": ["flash", "immediate", "routine"]},
+            "peer": {"type": "string", "nullable": True},
+            "text": {"type": "string"},
+            "raised_at": _TIME,
+            "last_at": _TIME,
+            "count": {"type": "integer", "minimum": 1},
+            "active": {"type": "boolean"},
+            "cleared_at": {**_TIME, "nullable": True},
+            "acked_by": {"type": "string", "nullable": True},
+            "acked_at": {**_TIME, "nullable": True},
+        },
+    },
+    "AlarmAck": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["operator"],
+        "properties": {"operator": {"type": "string", "minLength": 1, "maxLength": 64}},
+        "example": {"operator": "Lt. Cohen"},
     },
     "AckRequest": {
         "type": "object",
@@ -448,6 +511,49 @@ OPENAPI: Final[dict[str, Any]] = {
                 "responses": {
                     "200": _json({"type": "array", "items": _ref("Ack")}, "the acknowledgements"),
                     **_errors(404, 422, 503),
+                },
+            }
+        },
+        "/v1/alarms": {
+            "get": {
+                "operationId": "alarms",
+                "summary": "The alarms, newest first: open ones (standing, or over and not"
+                " acknowledged), or all the station still holds with all=true.",
+                "parameters": [
+                    {
+                        "name": "all",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["true", "false"]},
+                    }
+                ],
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("Alarm")}, "the alarms"),
+                    **_errors(422),
+                },
+            }
+        },
+        "/v1/alarms/{id}/ack": {
+            "post": {
+                "operationId": "ackAlarm",
+                "summary": "Acknowledge an alarm as a named operator; it stays listed while its"
+                " condition holds.",
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                        "example": 1,
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("AlarmAck")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Alarm"), "the alarm, acknowledged"),
+                    **_errors(400, 404, 413, 415, 422),
                 },
             }
         },

@@ -164,6 +164,43 @@ def check_note(note: str) -> str:
     return note
 
 
+def parse_alarm_ack(body: bytes) -> str:
+    """Parse the body of ``POST /v1/alarms/{id}/ack``: ``{"operator": NAME}``.
+
+    Raises:
+        MalformedRequestError: not one JSON object in UTF-8.
+        RequestInvalidError: no operator, an unknown field, a bad name.
+    """
+    document = _json_object(body)
+    _check_fields(document, frozenset({"operator"}), frozenset({"operator"}))
+    return check_operator(_string(document, "operator"))
+
+
+def parse_alarms_query(items: Sequence[tuple[str, str]]) -> bool:
+    """Parse the query of ``GET /v1/alarms``: ``all=true`` includes the closed alarms.
+
+    Raises:
+        RequestInvalidError: an unknown or repeated parameter, ``all`` not true/false.
+    """
+    if any(name != "all" for name, _ in items) or len(items) > 1:
+        raise RequestInvalidError("the only query parameter is all=true|false, once")
+    value = items[0][1] if items else "false"
+    if value not in ("true", "false"):
+        raise RequestInvalidError("all: true or false")
+    return value == "true"
+
+
+def check_alarm_id(value: str) -> int:
+    """Return the alarm number ``value`` names (1 to 2**63-1).
+
+    Raises:
+        RequestInvalidError: it is not one.
+    """
+    if not value.isascii() or not value.isdigit() or len(value) > 18 or int(value) < 1:
+        raise RequestInvalidError("id: an alarm number is a positive whole number")
+    return int(value)
+
+
 def check_message_id(message_id: str) -> str:
     """Return ``message_id`` if it is 32 lowercase hex digits.
 

@@ -46,6 +46,10 @@ class LineView:
             (negative: behind), or ``None`` before enough were answered.
         path_state: ``"up"`` or ``"down"``: whether the session's path answers heartbeats in
             time (``None`` with no session).
+        queued: our messages to the peer not receipted yet (queue depth).
+        oldest_unreceipted: when the oldest of them was queued, or ``None``.
+        last_test_received: when the peer's latest test message arrived, or ``None``.
+        last_test_sent: when our latest test message to it was queued, or ``None``.
     """
 
     peer: str
@@ -61,6 +65,10 @@ class LineView:
     loss: float | None = None
     clock_offset_ms: float | None = None
     path_state: str | None = None
+    queued: int = 0
+    oldest_unreceipted: str | None = None
+    last_test_received: str | None = None
+    last_test_sent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +78,21 @@ class StationStatus:
     Attributes:
         station: this station's name.
         lines: one entry per paired (not revoked) station, in pairing order.
+        alarms: the open alarms (standing, or over but not acknowledged), newest first.
+        clock_synchronised: whether the kernel says our clock is synchronised (``None``: it
+            cannot tell).
     """
 
     station: str
     lines: tuple[LineView, ...]
+    alarms: tuple[AlarmView, ...] = ()
+    clock_synchronised: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Return the JSON object (lines as a list of objects)."""
+        """Return the JSON object (lines and alarms as lists of objects)."""
         document = asdict(self)
         document["lines"] = [asdict(line) for line in self.lines]
+        document["alarms"] = [alarm.to_json() for alarm in self.alarms]
         return document
 
 
@@ -241,6 +255,40 @@ class ResumedView(_View):
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmView(_View):
+    """One alarm (``GET /v1/alarms``, and ``alarms`` in the status).
+
+    Attributes:
+        id: its number on this station (for ``alarms ack``).
+        kind: ``line_down``, ``test_overdue``, ``halted``, ``record``, ``clock_skew``,
+            ``clock_unsynced`` or ``unacknowledged``.
+        level: ``flash``, ``immediate`` or ``routine``.
+        peer: the line it concerns, or ``None`` (this station's clock).
+        text: one line for a person.
+        raised_at: when it was first raised, ISO 8601 UTC.
+        last_at: when it was last raised again.
+        count: how many times it was raised while it stood (a flapping line counts up here).
+        active: whether its condition still holds.
+        cleared_at: when the condition ended, or ``None``.
+        acked_by: the operator who acknowledged it, or ``None``.
+        acked_at: when, or ``None``.
+    """
+
+    id: int
+    kind: str
+    level: str
+    peer: str | None
+    text: str
+    raised_at: str
+    last_at: str
+    count: int
+    active: bool
+    cleared_at: str | None
+    acked_by: str | None
+    acked_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class AckRequest:
     """``POST /v1/inbox/{id}/ack``, checked: who acknowledges, with an optional note."""
 
@@ -340,6 +388,12 @@ class Control(Protocol):
 
     async def acks(self, peer: str | None) -> tuple[AckView, ...]:
         """Return the peers' acknowledgements of our messages, as they arrived."""
+
+    def alarms(self, include_closed: bool) -> tuple[AlarmView, ...]:
+        """Return the alarms, newest first: the open ones, or all the station still holds."""
+
+    def ack_alarm(self, alarm_id: int, operator: str) -> AlarmView:
+        """Acknowledge an alarm as ``operator``; raise :class:`AlarmUnknownError` if none."""
 
     async def checkpoint(self, peer: str) -> CheckpointView:
         """Propose a checkpoint on the line now; return it once both stations signed it."""

@@ -20,7 +20,7 @@ from ._messages import AsJson, PeerFilter, printable
 from ._options import root_options
 
 
-def _default_operator() -> str:
+def default_operator() -> str:
     """``HOTLINE_OPERATOR``, else the login name: who is at the console."""
     return os.environ.get("HOTLINE_OPERATOR") or getpass.getuser()
 
@@ -46,7 +46,7 @@ def ack(
 ) -> None:
     """Acknowledge a received message: sent to its sender, signed, with your name."""
     home = root_options(ctx).open_home().path
-    name = check_operator(operator or _default_operator())
+    name = check_operator(operator or default_operator())
     check_message_id(message_id)
     check_note(note)
     with Client.for_home(home) as client:

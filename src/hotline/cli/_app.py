@@ -17,6 +17,7 @@ from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import check_crypto_support
 
 from ._acks import ack, acks
+from ._alarms import alarms_app
 from ._checkpoint import checkpoint
 from ._daemon import serve, status
 from ._messages import inbox, outbox, send
@@ -55,6 +56,7 @@ for _command in (
     *(serve, status, send, outbox, inbox, ack, acks, resume, record, checkpoint),
 ):
     app.command()(_command)
+app.add_typer(alarms_app)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hotline.api import Client
+from hotline.api import AlarmView, Client
 from hotline.logfmt import configure_logging
 from hotline.station import serve as serve_station
 
+from ._alarms import alarm_line
 from ._options import PassphraseFd, PassphraseFile, root_options
 
 _STATE_STYLES = {"up": "bold green", "down": "bold red", "connecting": "yellow"}
@@ -48,6 +49,10 @@ def _cell(value: Any, unit: str = "", style: str = "") -> Text:
     return Text("-" if value is None else f"{value}{unit}", style=style)
 
 
+def _percent(fraction: Any) -> str | None:
+    return None if not isinstance(fraction, int | float) else f"{fraction:.0%}"
+
+
 def status(
     ctx: typer.Context,
     *,
@@ -63,7 +68,14 @@ def status(
         typer.echo(f"Station {answer.get('station')}: no paired stations.")
         return
     # A script or a pipe gets whole lines, not a table cut to 80 columns.
-    Console(width=None if sys.stdout.isatty() else 160).print(status_table(answer))
+    Console(width=None if sys.stdout.isatty() else 200).print(status_table(answer))
+    alarms = [AlarmView.from_json(alarm) for alarm in answer.get("alarms", [])]
+    if alarms:
+        typer.echo(f"{len(alarms)} open alarm{'s' if len(alarms) > 1 else ''} (hotline alarms):")
+        for alarm in alarms:
+            typer.echo(f"  {alarm_line(alarm)}")
+    if answer.get("clock_synchronised") is False:
+        typer.echo("This station's clock is not synchronised (NTP): see docs/operations.md.")
 
 
 def status_table(answer: dict[str, Any]) -> Table:
@@ -76,7 +88,8 @@ def status_table(answer: dict[str, Any]) -> Table:
         The table, every cell plain text.
     """
     table = Table(title=Text(f"Station {answer.get('station')}"), title_justify="left")
-    for column in ("peer", "state", "path", "rtt", "session age", "last handshake", "rekeys"):
+    columns = ("peer", "state", "path", "rtt", "loss", "clock offset", "queued", "oldest")
+    for column in (*columns, "last test in", "session age", "last handshake", "rekeys"):
         table.add_column(column)
     for line in answer["lines"]:
         state = str(line.get("state"))
@@ -85,6 +98,11 @@ def status_table(answer: dict[str, Any]) -> Table:
             _cell(state, style=_STATE_STYLES.get(state, "")),
             _cell(line.get("path")),
             _cell(line.get("rtt_ms"), " ms"),
+            _cell(_percent(line.get("loss"))),
+            _cell(line.get("clock_offset_ms"), " ms"),
+            _cell(line.get("queued")),
+            _cell(line.get("oldest_unreceipted")),
+            _cell(line.get("last_test_received")),
             _cell(line.get("session_age_s"), " s"),
             _cell(line.get("last_handshake")),
             _cell(line.get("rekeys")),

@@ -30,3 +30,5 @@ from ._ratelimit import RateLimiter as RateLimiter
 from ._ratelimit import Verdict as Verdict
 from ._refusals import RefusalLog as RefusalLog
 from ._timing import LineTiming as LineTiming
+from ._wall import shift_for_testing as shift_for_testing
+from ._wall import wall_time as wall_time

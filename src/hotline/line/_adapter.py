@@ -17,7 +17,7 @@ in the sans-IO core; the adapter adds only what needs a clock and a socket:
 
 Two clocks, kept apart on purpose:
 
-- the **wall clock** (``time.time()``, seconds since the Unix epoch) is the ``now`` the
+- the **wall clock** (``wall_time()``, seconds since the Unix epoch) is the ``now`` the
   connection takes: its msg1 timestamps and ping times are wall-clock values, and its
   ``get_timer()`` answers in wall-clock seconds;
 - the **loop clock** (``loop.time()``, monotonic) runs the adapter's own timers (heartbeats,
@@ -34,7 +34,6 @@ import contextlib
 import logging
 import math
 import socket
-import time
 import typing
 from collections.abc import Callable, Iterable
 from typing import Final, Protocol
@@ -61,6 +60,7 @@ from hotline.session import (
 from ._address import format_address, reset
 from ._health import PathHealth, PathReport, PathState
 from ._timing import LineTiming
+from ._wall import wall_time
 
 _log = logging.getLogger("hotline.line")
 
@@ -202,7 +202,7 @@ class SessionProtocol(asyncio.Protocol):
         if self._ended:
             return
         try:
-            self._connection.receive_data(data, time.time())
+            self._connection.receive_data(data, wall_time())
         except NoiseError as exc:
             self._failed(exc)
             return
@@ -248,7 +248,7 @@ class SessionProtocol(asyncio.Protocol):
             LocalProtocolError: the session is not established (or ended), or a frame is not
                 of the session's codec.
         """
-        now = time.time()
+        now = wall_time()
         try:
             for frame in frames:
                 self._connection.send_frame(frame, now)
@@ -262,7 +262,7 @@ class SessionProtocol(asyncio.Protocol):
             LocalProtocolError: the session is not established (or ended).
         """
         try:
-            self._connection.send_data(payload, time.time())
+            self._connection.send_data(payload, wall_time())
         finally:
             self._pump()  # a refused send leaves the connection in ERROR: drop the stream
 
@@ -275,7 +275,7 @@ class SessionProtocol(asyncio.Protocol):
         if self._ended:
             return
         if self._connection.state in (ConnectionState.HANDSHAKE, ConnectionState.ESTABLISHED):
-            self._connection.close(reason, text, now=time.time())
+            self._connection.close(reason, text, now=wall_time())
         # Write the CLOSE now, even from inside an event callback (when _pump is busy).
         data = self._connection.data_to_send()
         if data and self._transport is not None and not self._transport.is_closing():
@@ -337,7 +337,7 @@ class SessionProtocol(asyncio.Protocol):
             self._last_heard = self._loop.time()  # an authenticated message came in
             self._probe(event)
         if isinstance(event, SessionEstablished):
-            now = time.time()
+            now = wall_time()
             self.keys_at = now
             if event.rekey:
                 self.rekeys += 1
@@ -380,7 +380,7 @@ class SessionProtocol(asyncio.Protocol):
         deadlines = []
         wall_deadline = self._connection.get_timer()
         if wall_deadline is not None:
-            deadlines.append(now + max(0.0, wall_deadline - time.time()))
+            deadlines.append(now + max(0.0, wall_deadline - wall_time()))
         if self.established_at is None:
             deadlines.append(self._deadline)
         else:
@@ -402,7 +402,7 @@ class SessionProtocol(asyncio.Protocol):
         if self._ended:
             return
         now = self._loop.time()
-        wall_now = time.time()
+        wall_now = wall_time()
         wall_deadline = self._connection.get_timer()
         try:
             if wall_deadline is not None and wall_now >= wall_deadline:

@@ -36,7 +36,6 @@ import dataclasses
 import enum
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -73,6 +72,7 @@ from ._health import PathReport, PathState
 from ._ratelimit import RateLimiter
 from ._refusals import RefusalLog
 from ._timing import LineTiming
+from ._wall import wall_time
 
 _log = logging.getLogger("hotline.line")
 
@@ -306,7 +306,7 @@ class Line:
     def status(self) -> LineStatus:
         """Return a snapshot of the line."""
         session = self._session
-        now = time.time()
+        now = wall_time()
         report = None if session is None else session.path_report()
         if session is None or session.established_at is None or report is None:
             return LineStatus(
@@ -338,7 +338,7 @@ class Line:
         """
         if self._state is LineState.CLOSED:
             return None
-        connection = Connection.accept(self._config(), time.time())
+        connection = Connection.accept(self._config(), wall_time())
         stream = SessionProtocol(
             connection,
             self,
@@ -375,7 +375,7 @@ class Line:
 
         def factory() -> SessionProtocol:
             nonlocal stream
-            connection = Connection.connect(self._config(), time.time())
+            connection = Connection.connect(self._config(), wall_time())
             deadline = self._loop.time() + self._session_timing.handshake_deadline
             stream = SessionProtocol(
                 connection, self, self._timing, outbound=True, deadline=deadline
@@ -462,7 +462,7 @@ class Line:
             self._session = None
             if self._observer is not None:
                 self._observer.session_down(session)
-            up_for = time.time() - (session.established_at or time.time())
+            up_for = wall_time() - (session.established_at or wall_time())
             # Only a session that lived resets the backoff: one that dies at once (a peer that
             # accepts then drops us) must not make us redial every quarter second forever.
             if up_for >= self._timing.ping_timeout:
@@ -499,7 +499,7 @@ class Line:
         )
 
     def _handshake_completed(self, event: SessionEstablished) -> None:
-        self._last_handshake = time.time()
+        self._last_handshake = wall_time()
         self._ledger.record_handshake(self._peer.paired.keys.static, self._last_handshake)
 
     def _offer(self, new: SessionProtocol, event: SessionEstablished) -> None:
@@ -507,7 +507,7 @@ class Line:
         current = self._session
         keep = new
         if current is not None and current.established_at is not None:
-            young = time.time() - current.established_at < CROSSING_WINDOW
+            young = wall_time() - current.established_at < CROSSING_WINDOW
             if young and new.outbound != current.outbound:
                 keep = new if new.outbound == self._wins_crossing else current
         if self._state is LineState.CLOSED:

@@ -31,6 +31,7 @@ from hotline.record import ChainRef, Checkpoint, Direction, Signer
 from hotline.session import Frame
 from hotline.signatures import HybridSignature, VerifyKeys
 from hotline.store import Chains
+from hotline.watch import AlarmKind
 
 _log = logging.getLogger("hotline.delivery")
 
@@ -53,6 +54,10 @@ class Courier(Protocol):
 
     def stored(self, direction: Direction, seq: int) -> bytes | None:
         """The stored hash at ``(direction, seq)``."""
+        ...
+
+    def alarm(self, kind: AlarmKind, text: str) -> None:
+        """Raise an alarm about the line."""
         ...
 
 
@@ -162,6 +167,8 @@ class Checkpointing:
                     peer=courier.peer,
                     why=event.reason,
                 )
+                kind = AlarmKind.CLOCK_SKEW if event.alarm == "clock" else AlarmKind.RECORD
+                courier.alarm(kind, f"checkpoint declined: {event.reason}")
 
     async def _sign(self, sign: Callable[[Signer], HybridSignature]) -> HybridSignature:
         signer = self._courier.signer

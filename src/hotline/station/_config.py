@@ -17,12 +17,24 @@
     [api]                                   # optional: the local API (127.0.0.1 only)
     listen = "127.0.0.1:0"                  # port 0: any free port (daemon.json tells which)
 
+    [watch]                                 # optional: alarms, test messages, people alerted
+    line_down_after_s = 30.0                # alarm once a line is down this long
+    test_interval_s = 3600.0                # a test message to every peer each hour
+    test_grace_s = 300.0                    # a test is overdue this long after it was due
+    escalate_after_s = 300.0                # FLASH/IMMEDIATE unacknowledged this long: escalate
+    clock_sync_check = true                 # alarm if the kernel says our clock is unsynced
+    hook_timeout_s = 10.0                   # a hook still running this long is killed
+    on_alarm = ["/usr/local/bin/page", "--hotline"]        # + ID KIND LEVEL PEER TEXT
+    on_message = ["/usr/local/bin/ring"]                   # + ID PEER PRECEDENCE SEQ
+    on_escalation = ["/usr/local/bin/page", "--escalate"]  # + ID PEER PRECEDENCE SEQ
+
     [dial]                                  # optional: dial a peer here, not at its card's
     moscow = ["127.0.0.1:7502"]             # addresses (a tunnel, a port forward, a test proxy)
 
     [testing]                               # never on a real station: the daemon warns
     rekey_after_s = 2.0                     # rekey every 2 s instead of 120 s
     checkpoint_interval_s = 0.5             # checkpoints every 0.5 s instead of 10 s
+    clock_offset_ms = 2500                  # this station's line clock runs 2.5 s ahead
 
 Later sections join :data:`_SECTIONS`. Anything not in the schema is an error rather than
 ignored: a misspelt key silently ignored is a setting the operator believes is in force.
@@ -44,6 +56,8 @@ from hotline.line import LineTiming
 from hotline.noise import LocalProtocolError
 from hotline.session import SessionTiming
 
+from ._hooks import DEFAULT_HOOK_TIMEOUT_S, HookCommand
+
 #: station.toml is a few lines; 64 KiB means the wrong file.
 MAX_CONFIG_LEN: Final = 64 * 1024
 #: ``[testing] checkpoint_interval_s``: from a fifth of a second to the protocol's own pace.
@@ -62,8 +76,24 @@ _SECTIONS: Final = {
     ),
     "api": frozenset({"listen"}),
     "dial": None,  # keys are peer names
-    "testing": frozenset({"rekey_after_s", "checkpoint_interval_s"}),
+    "testing": frozenset({"rekey_after_s", "checkpoint_interval_s", "clock_offset_ms"}),
+    "watch": frozenset(
+        {
+            "line_down_after_s",
+            "test_interval_s",
+            "test_grace_s",
+            "escalate_after_s",
+            "clock_sync_check",
+            "hook_timeout_s",
+            "on_alarm",
+            "on_message",
+            "on_escalation",
+        }
+    ),
 }
+#: ``[testing] clock_offset_ms``: a minute either way is plenty to provoke the skew alarm.
+MAX_TEST_CLOCK_OFFSET_MS: Final = 60_000
+_HOOKS: Final = ("on_alarm", "on_message", "on_escalation")
 #: The local API listens on the loopback address only (DESIGN.md "Defaults").
 _API_LISTEN_RE: Final = re.compile(r"127\.0\.0\.1:(0|[1-9][0-9]{0,4})")
 DEFAULT_API_LISTEN: Final = "127.0.0.1:0"
@@ -75,6 +105,93 @@ class ConfigError(HotlineError):
     """station.toml is unreadable, malformed, or breaks the schema."""
 
     exit_code = ExitCode.CONFIG_INVALID
+
+
+@dataclass(frozen=True, slots=True)
+class WatchConfig:
+    """``[watch]``: when the station raises alarms, sends test messages, and calls people.
+
+    Attributes:
+        line_down_after_s: a line down this long without a break raises ``line_down``.
+        test_interval_s: a test message goes to every peer this often, and is expected from it.
+        test_grace_s: a test not received (or ours not receipted) this long after it was
+            due raises ``test_overdue``.
+        escalate_after_s: an incoming FLASH or IMMEDIATE nobody acknowledged this long runs
+            ``on_escalation`` and raises ``unacknowledged``.
+        clock_sync_check: raise ``clock_unsynced`` when the kernel says our clock is not
+            synchronised.
+        hook_timeout_s: a hook still running this long is stopped.
+        on_alarm: run for each alarm announced: ``argv + [ID, KIND, LEVEL, PEER, TEXT]``.
+        on_message: run for each FLASH or IMMEDIATE received: ``argv + [ID, PEER, PRECEDENCE,
+            SEQ]`` (never the text).
+        on_escalation: run when such a message was not acknowledged in time, same arguments.
+    """
+
+    line_down_after_s: float = 30.0
+    test_interval_s: float = 3600.0
+    test_grace_s: float = 300.0
+    escalate_after_s: float = 300.0
+    clock_sync_check: bool = True
+    hook_timeout_s: float = DEFAULT_HOOK_TIMEOUT_S
+    on_alarm: HookCommand | None = None
+    on_message: HookCommand | None = None
+    on_escalation: HookCommand | None = None
+
+    def __post_init__(self) -> None:
+        for key, low, high in _WATCH_BOUNDS:
+            value = getattr(self, key)
+            if not low <= value <= high:
+                raise ConfigError(f"station.toml: watch.{key} must be {low:g} to {high:g} seconds")
+
+    def hook(self, name: str) -> HookCommand | None:
+        """The hook ``name`` (``on_alarm``...) with the configured timeout, if configured."""
+        command: HookCommand | None = getattr(self, name)
+        if command is None:
+            return None
+        return HookCommand(command.argv, self.hook_timeout_s)
+
+    def to_toml(self) -> dict[str, Any]:
+        """The keys that differ from the defaults (for ``dumps``)."""
+        document: dict[str, Any] = {}
+        for key in WatchConfig.__dataclass_fields__:
+            value = getattr(self, key)
+            if value == getattr(_DEFAULT_WATCH, key):
+                continue
+            document[key] = list(value.argv) if isinstance(value, HookCommand) else value
+        return document
+
+    @classmethod
+    def parse(cls, section: dict[str, Any]) -> WatchConfig:
+        """Parse ``[watch]``.
+
+        Raises:
+            ConfigError: a value of the wrong type or out of its bounds.
+        """
+        values: dict[str, Any] = {}
+        for key, value in section.items():
+            if key in _HOOKS:
+                try:
+                    values[key] = HookCommand.parse(value, f"watch.{key}")
+                except ValueError as exc:
+                    raise ConfigError(f"station.toml: {exc}") from None
+            elif key == "clock_sync_check":
+                if not isinstance(value, bool):
+                    raise ConfigError("station.toml: watch.clock_sync_check must be true or false")
+                values[key] = value
+            else:
+                values[key] = _seconds(section, key, "watch")
+        return cls(**values)
+
+
+#: Bounds of the ``[watch]`` durations, seconds: short enough for tests, at most a day.
+_WATCH_BOUNDS: Final = (
+    ("line_down_after_s", 0.5, 86_400.0),
+    ("test_interval_s", 1.0, 86_400.0),
+    ("test_grace_s", 0.5, 86_400.0),
+    ("escalate_after_s", 0.5, 86_400.0),
+    ("hook_timeout_s", 0.5, 600.0),
+)
+_DEFAULT_WATCH: Final = WatchConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +207,9 @@ class StationConfig:
         rekey_after: ``[testing] rekey_after_s``: a shortened rekey period, tests only.
         checkpoint_interval: ``[testing] checkpoint_interval_s``: checkpoints more often than
             every 10 s, tests only.
+        watch: alarms, test messages and hooks (``[watch]``).
+        clock_offset_ms: ``[testing] clock_offset_ms``: the line's clock (heartbeat and
+            handshake times) shifted this much, to provoke the skew alarm; tests only.
     """
 
     name: str
@@ -99,6 +219,8 @@ class StationConfig:
     dial: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rekey_after: float | None = None
     checkpoint_interval: float | None = None
+    watch: WatchConfig = _DEFAULT_WATCH
+    clock_offset_ms: int | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -128,6 +250,13 @@ class StationConfig:
         if self.checkpoint_interval is not None and not low <= self.checkpoint_interval <= high:
             raise ConfigError(
                 f"station.toml: testing.checkpoint_interval_s must be {low} to {high} seconds"
+            )
+        if (
+            self.clock_offset_ms is not None
+            and abs(self.clock_offset_ms) > MAX_TEST_CLOCK_OFFSET_MS
+        ):
+            raise ConfigError(
+                f"station.toml: testing.clock_offset_ms must be within ±{MAX_TEST_CLOCK_OFFSET_MS}"
             )
 
     @property
@@ -168,7 +297,11 @@ class StationConfig:
             document["api"] = {"listen": self.api_listen}
         if self.dial:
             document["dial"] = {peer: list(addresses) for peer, addresses in self.dial}
+        if self.watch != _DEFAULT_WATCH:
+            document["watch"] = self.watch.to_toml()
         testing: dict[str, float] = {}
+        if self.clock_offset_ms is not None:
+            testing["clock_offset_ms"] = self.clock_offset_ms
         if self.rekey_after is not None:
             testing["rekey_after_s"] = self.rekey_after
         if self.checkpoint_interval is not None:
@@ -214,6 +347,12 @@ class StationConfig:
             dial=_dial(document.get("dial", {})),
             rekey_after=_optional_seconds(testing, "rekey_after_s"),
             checkpoint_interval=_optional_seconds(testing, "checkpoint_interval_s"),
+            watch=WatchConfig.parse(document.get("watch", {})),
+            clock_offset_ms=(
+                _count(testing, "clock_offset_ms", "testing")
+                if "clock_offset_ms" in testing
+                else None
+            ),
         )
 
 

@@ -24,10 +24,11 @@ import collections
 import contextlib
 import functools
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from hotline.api import LineUnavailableError
 from hotline.constants import (
@@ -69,6 +70,7 @@ from hotline.record import (
     Checkpoint,
     Direction,
     Envelope,
+    EnvelopeHeader,
     Nack,
     Receipt,
     Signer,
@@ -78,6 +80,7 @@ from hotline.record import (
 from hotline.session import CloseReason, Frame, LocalProtocolError
 from hotline.signatures import VerifyKeys
 from hotline.store import (
+    MESSAGE_ID_LEN,
     Audit,
     Chains,
     LineBook,
@@ -86,6 +89,7 @@ from hotline.store import (
     StoreError,
     StoreThread,
 )
+from hotline.watch import AlarmKind
 
 from ._checkpointing import CHECKPOINT_FRAMES, Checkpointing
 from ._crashpoints import crashpoint
@@ -117,6 +121,18 @@ def _audit_job(
     return chains.audit(line_id, direction, keys, after=after)
 
 
+class Watcher(Protocol):
+    """What the courier tells the station's watch (:class:`~._watch.StationWatch`)."""
+
+    def alarm(self, kind: AlarmKind, peer: str, text: str) -> None:
+        """Something is wrong with the line to ``peer``: raise the alarm."""
+
+    def delivered(
+        self, peer: str, stored: Sequence[tuple[str, EnvelopeHeader]], at_ms: int
+    ) -> None:
+        """The peer's envelopes were stored at ``at_ms`` (with their message ids)."""
+
+
 class _SessionGoneError(Exception):
     """The session ended while a task was using it."""
 
@@ -134,6 +150,7 @@ class Courier:
         stored_hash: the stored hash at ``(line_id, direction, seq)``, read on the loop.
         window: the in-flight window.
         checkpoint_interval: seconds between checkpoint proposals while the line moves.
+        watch: told of alarms and deliveries.
     """
 
     def __init__(
@@ -147,6 +164,7 @@ class Courier:
         peer_keys: VerifyKeys,
         store: StoreThread,
         stored_hash: Callable[[bytes, Direction, int], bytes | None],
+        watch: Watcher,
         window: int = IN_FLIGHT_WINDOW,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
     ) -> None:
@@ -158,6 +176,7 @@ class Courier:
         self.peer_keys = peer_keys
         self.window = window
         self.checkpoint_interval = checkpoint_interval
+        self.watch = watch
         self._store = store
         self._stored_hash = stored_hash
         #: Set when there may be something to sequence (a message queued, a receipt came).
@@ -184,6 +203,10 @@ class Courier:
     def stored(self, direction: Direction, seq: int) -> bytes | None:
         """The stored hash of this line at ``(direction, seq)``."""
         return self._stored_hash(self.line_id, direction, seq)
+
+    def alarm(self, kind: AlarmKind, text: str) -> None:
+        """Raise an alarm about this line (the detailed log line is the caller's)."""
+        self.watch.alarm(kind, self.peer, text)
 
     async def checkpoint_now(self, timeout: float) -> Checkpoint:
         """Propose a checkpoint now (an operator asked) and return it once both signed.
@@ -352,6 +375,7 @@ class _SessionRun:
                 peer=courier.peer,
                 error=exc,
             )
+            courier.alarm(AlarmKind.RECORD, f"the stored record of the line is damaged: {exc}")
             self._close(CloseReason.GOING_AWAY, "the stored record is damaged")
             raise _SessionGoneError from None
 
@@ -389,6 +413,10 @@ class _SessionRun:
                 seq=audit.damage.seq,
                 error=audit.damage,
             )
+            courier.alarm(
+                AlarmKind.RECORD,
+                f"the stored record is damaged at #{audit.damage.seq}: {audit.damage}",
+            )
             refusal = Refuse(Subject.ENVELOPE, direction, audit.damage, audit.damage.seq or 1)
             await self._store_refusal(refusal)
             found = True
@@ -416,6 +444,11 @@ class _SessionRun:
                     reason=nack.reason.name,
                     seq=nack.seq,
                     remedy=f"see docs/operations.md, then: hotline resume {self.courier.peer}",
+                )
+                self.courier.alarm(
+                    AlarmKind.HALTED,
+                    f"direction {which} halted ({nack.reason.name} at #{nack.seq}): see"
+                    " docs/operations.md",
                 )
 
     # --- Sending --------------------------------------------------------------------------------
@@ -523,6 +556,9 @@ class _SessionRun:
                 ours=event.ours.hash[:8].hex() if event.ours else "none",
                 theirs=event.theirs.hash[:8].hex(),
             )
+            courier.alarm(
+                AlarmKind.RECORD, f"the peer holds another chain of ours at #{event.theirs.seq}"
+            )
         elif isinstance(event, Resync):
             log_event(_log, logging.WARNING, "resync", peer=courier.peer, why=event.text)
             self._close(CloseReason.NORMAL, event.text)
@@ -546,6 +582,8 @@ class _SessionRun:
         courier = self.courier
         envelopes, heads = self._take_deliverables(first)
         peer_direction = courier.direction.other
+        ids = [secrets.token_hex(MESSAGE_ID_LEN) for _ in envelopes]
+        now_ms = _now_ms()
 
         def deliver(chains: Chains) -> Receipt:
             crashpoint("deliver.before_commit")
@@ -556,10 +594,14 @@ class _SessionRun:
                 envelopes=envelopes,
                 heads=heads,
                 signer=courier.signer,
-                now_ms=_now_ms(),
+                now_ms=now_ms,
+                message_ids=ids,
             )
 
         receipt = await courier.call(deliver)
+        courier.watch.delivered(
+            courier.peer, [(i, e.header) for i, e in zip(ids, envelopes, strict=True)], now_ms
+        )
         crashpoint("deliver.after_commit")
         assert self._exchange is not None
         self._exchange.committed(peer_direction, envelopes[-1].seq)
@@ -596,6 +638,10 @@ class _SessionRun:
                 receipted_at=receipt.receipted_at_ms,
                 sent_at=sent_at,
                 now=now,
+            )
+            courier.alarm(
+                AlarmKind.CLOCK_SKEW,
+                f"the receipt of #{receipt.seq} is timed outside the clocks' bound",
             )
         for seq in [seq for seq in courier.sent_at if seq <= receipt.seq]:
             del courier.sent_at[seq]
@@ -710,6 +756,11 @@ class _SessionRun:
             seq=nack.seq,
             error=why,
             remedy=f"see docs/operations.md, then: hotline resume {courier.peer}",
+        )
+        courier.alarm(
+            AlarmKind.HALTED,
+            f"direction {'out' if ours else 'in'} halted: {nack.reason.name} at #{nack.seq}"
+            f" ({why}); see docs/operations.md",
         )
 
     # --- The sender ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -42,6 +43,8 @@ from hotline.api import (
     LOCK_FILE,
     AckRequest,
     AckView,
+    AlarmUnknownError,
+    AlarmView,
     CheckpointView,
     DaemonInfo,
     InboxView,
@@ -49,6 +52,7 @@ from hotline.api import (
     OutboxView,
     PeerUnknownError,
     RecordQuery,
+    RequestInvalidError,
     SendRequest,
     SendResult,
     StationStatus,
@@ -57,7 +61,7 @@ from hotline.api import (
     load_or_create_token,
     make_app,
 )
-from hotline.constants import CHECKPOINT_INTERVAL, CHECKPOINT_WAIT
+from hotline.constants import CHECKPOINT_INTERVAL, CHECKPOINT_WAIT, CLOCK_SKEW_BOUND_MS
 from hotline.delivery import DELIVERY_FRAMES
 from hotline.errors import ExitCode, HotlineError
 from hotline.handshake import (
@@ -68,19 +72,30 @@ from hotline.handshake import (
     check_crypto_support,
 )
 from hotline.identity import Card, Peer, PeerRegistry, PeersFileError, line_id
-from hotline.line import Line, LinePeer, LineStatus, Listener, RefusalLog, split_address
+from hotline.line import (
+    Line,
+    LinePeer,
+    LineStatus,
+    Listener,
+    RefusalLog,
+    shift_for_testing,
+    split_address,
+)
 from hotline.logfmt import log_event
 from hotline.record import direction_of
 from hotline.session import CloseReason, PeerTimestamps, SessionTiming
 from hotline.signatures import SigningKeys, VerifyKeys
 from hotline.store import LABEL_STORE_KEY, Store, StoreError, StoreThread
+from hotline.watch import Alarm, UnknownAlarmError
 
 from ._courier import Courier
 from ._crashpoints import arm_from_environment
 from ._desk import MessageDesk
 from ._home import UnlockedStation
+from ._hooks import HookRunner
 from ._loop import new_event_loop
 from ._records import export_record
+from ._watch import StationWatch
 
 _log = logging.getLogger("hotline.station")
 
@@ -126,6 +141,8 @@ def serve(station: UnlockedStation) -> None:
     arm_from_environment()
     home = station.home.path
     session_timing = station.config.session_timing()
+    if station.config.clock_offset_ms is not None:
+        shift_for_testing(station.config.clock_offset_ms)
     with _single_daemon(home):
         os.umask(0o077)  # hotline.db, its -wal and -shm, daemon.json: the operator's only
         store_key = station.unlocked.derive_key(LABEL_STORE_KEY)
@@ -164,6 +181,27 @@ def _iso(at: float | None) -> str | None:
     if at is None:
         return None
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _iso_ms(ms: int | None) -> str | None:
+    return None if ms is None else format_time_ms(ms)
+
+
+def _alarm_view(alarm: Alarm) -> AlarmView:
+    return AlarmView(
+        id=alarm.id,
+        kind=str(alarm.kind),
+        level=str(alarm.level),
+        peer=alarm.peer,
+        text=alarm.text,
+        raised_at=format_time_ms(alarm.raised_at_ms),
+        last_at=format_time_ms(alarm.last_at_ms),
+        count=alarm.count,
+        active=alarm.active,
+        cleared_at=_iso_ms(alarm.cleared_at_ms),
+        acked_by=alarm.acked_by,
+        acked_at=_iso_ms(alarm.acked_at_ms),
+    )
 
 
 def _view(status: LineStatus) -> LineView:
@@ -213,7 +251,18 @@ class Daemon:
         self._config = station.config
         self._store = store
         self._messages = messages
-        self._desk = MessageDesk(messages, self._line_ids, self._queued)
+        self._hooks = HookRunner(log=logging.getLogger("hotline.hooks"), station=self._config.name)
+        self._watch = StationWatch(
+            station=self._config.name,
+            config=self._config.watch,
+            store=messages,
+            hooks=self._hooks,
+            lines=lambda: [line.status() for line in self._lines.values()],
+            line_ids=self._line_ids,
+            queued=self._queued,
+            skew_bound_ms=CLOCK_SKEW_BOUND_MS,
+        )
+        self._desk = MessageDesk(messages, self._line_ids, self._queued, self._watch.acknowledged)
         self._session_timing = session_timing
         keys = station.keys
         self._local = LocalCredentials(keys.x25519, keys.ed25519, keys.mldsa87)
@@ -233,9 +282,48 @@ class Daemon:
     # --- Control -------------------------------------------------------------------------------
 
     def status(self) -> StationStatus:
-        """The station's lines, for ``GET /v1/status``."""
-        lines = tuple(_view(line.status()) for line in self._lines.values())
-        return StationStatus(self._config.name, lines)
+        """The station's lines and open alarms, for ``GET /v1/status``."""
+        lines = []
+        for line in self._lines.values():
+            view = _view(line.status())
+            queued, oldest = self._watch.outbox.get(line.name, (0, None))
+            last_in, last_out = self._watch.last_tests(line.name)
+            lines.append(
+                dataclasses.replace(
+                    view,
+                    queued=queued,
+                    oldest_unreceipted=_iso_ms(oldest),
+                    last_test_received=_iso_ms(last_in),
+                    last_test_sent=_iso_ms(last_out),
+                )
+            )
+        return StationStatus(
+            self._config.name,
+            tuple(lines),
+            self.alarms(include_closed=False),
+            self._watch.clock_synchronised,
+        )
+
+    def alarms(self, include_closed: bool) -> tuple[AlarmView, ...]:
+        """The alarms, newest first, for ``GET /v1/alarms``."""
+        return tuple(
+            _alarm_view(alarm) for alarm in self._watch.board.alarms(include_closed=include_closed)
+        )
+
+    def ack_alarm(self, alarm_id: int, operator: str) -> AlarmView:
+        """Acknowledge an alarm, for ``POST /v1/alarms/{id}/ack``.
+
+        Raises:
+            AlarmUnknownError: no alarm has that number.
+        """
+        try:
+            alarm = self._watch.board.ack(alarm_id, operator, time.time_ns() // 1_000_000)
+        except UnknownAlarmError as exc:
+            raise AlarmUnknownError(str(exc)) from None
+        except ValueError as exc:
+            raise RequestInvalidError(str(exc)) from None
+        log_event(_log, logging.INFO, "alarm acknowledged", id=alarm_id, operator=operator)
+        return _alarm_view(alarm)
 
     async def send(self, request: SendRequest) -> SendResult:
         """Queue a message durably, for ``POST /v1/messages`` (see :class:`MessageDesk`)."""
@@ -315,6 +403,7 @@ class Daemon:
         except StoreError as exc:
             raise StoreUnavailableError(str(exc)) from None
         log_event(_log, logging.WARNING, "halts lifted by the operator", peer=peer, halts=lifted)
+        self._watch.resumed(peer)
         session = line.session
         if lifted and session is not None:
             session.close(CloseReason.NORMAL, "halt lifted; resyncing")
@@ -348,7 +437,11 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
-        if not self._session_timing.is_default or self._config.checkpoint_interval is not None:
+        if (
+            not self._session_timing.is_default
+            or self._config.checkpoint_interval is not None
+            or self._config.clock_offset_ms is not None
+        ):
             log_event(
                 _log,
                 logging.WARNING,
@@ -356,6 +449,7 @@ class Daemon:
                 rekey_after_s=self._session_timing.rekey_after,
                 reject_after_s=self._session_timing.reject_after,
                 checkpoint_interval_s=self._config.checkpoint_interval,
+                clock_offset_ms=self._config.clock_offset_ms,
             )
         registry = self._read_peers()
         self._listener = Listener(PeerTable(()), self._line_for, self._refusals)
@@ -377,14 +471,17 @@ class Daemon:
         for line in self._lines.values():
             line.start(on_died=self._line_died)
         watcher = loop.create_task(self._watch_peers(), name="hotline-peers-watch")
-        for task in (watcher, api_task):
+        watch = loop.create_task(self._watch.run(), name="hotline-watch")
+        for task in (watcher, api_task, watch):
             task.add_done_callback(self._task_done)
         try:
             await self._stop.wait()
         finally:
             log_event(_log, logging.INFO, "station stopping", station=self._config.name)
             watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+            watch.cancel()
+            await asyncio.gather(watcher, watch, return_exceptions=True)
+            await self._hooks.close()
             await asyncio.gather(*(line.stop() for line in self._lines.values()))
             await self._listener.close()
             api_server.should_exit = True
@@ -538,6 +635,7 @@ class Daemon:
             peer_keys=VerifyKeys(paired.keys.ed25519, paired.keys.mldsa),
             store=self._messages,
             stored_hash=self._store.hash_at,
+            watch=self._watch,
             checkpoint_interval=self._config.checkpoint_interval or CHECKPOINT_INTERVAL,
         )
 

@@ -453,6 +453,7 @@ class Chains:
         heads: Sequence[ChainHead],
         signer: Signer,
         now_ms: int,
+        message_ids: Sequence[str] | None = None,
     ) -> Receipt:
         """Store the peer's covered envelopes and their heads, and sign the receipt, in one commit.
 
@@ -464,6 +465,8 @@ class Chains:
             heads: the verified heads that cover them, the last covering the last envelope.
             signer: this station's signing keys.
             now_ms: ``stored_at`` and the receipt's ``receipted_at``, UTC ms.
+            message_ids: the ids the envelopes get in the inbox (32 hex digits each; fresh
+                random ones if None), so the caller can name them at once.
 
         Returns:
             The receipt, stored: send it only now (and again, as stored, after a crash).
@@ -482,7 +485,11 @@ class Chains:
             tip, _ = chain_tip(self._db, line_id, direction)
             check_continuous(line_id, direction, tip, envelopes, heads)
             own_tip, _ = chain_tip(self._db, line_id, direction.other)
-            ids = [secrets.token_hex(MESSAGE_ID_LEN) for _ in envelopes]
+            ids = (
+                [secrets.token_hex(MESSAGE_ID_LEN) for _ in envelopes]
+                if message_ids is None
+                else list(message_ids)
+            )
             peers = [peer] * len(envelopes)
             insert_envelopes(
                 self._db,

@@ -463,6 +463,47 @@ class Messages:
             ) from None
         return queued
 
+    def outbox_summary(self) -> dict[str, tuple[int, int]]:
+        """Per peer: how many of our messages are not receipted yet, and when the oldest of
+        them was queued (UTC ms)."""
+        with transaction(self._db, self._path, write=False):
+            rows = self._db.execute(
+                "SELECT peer, count(*), min(queued_at_ms) FROM outbox"
+                " WHERE state != 'receipted' GROUP BY peer"
+            ).fetchall()
+        return {peer: (count, oldest) for peer, count, oldest in rows}
+
+    def receipted(self, message_id: str) -> bool:
+        """Whether our message ``message_id`` is covered by the peer's receipt."""
+        with transaction(self._db, self._path, write=False):
+            row = self._db.execute(
+                "SELECT state FROM outbox WHERE id = ?", (message_id,)
+            ).fetchone()
+        return row is not None and row[0] == OutboxState.RECEIPTED.value
+
+    def last_tests(self) -> dict[str, int]:
+        """When the latest test message from each peer was stored here, UTC ms."""
+        with transaction(self._db, self._path, write=False):
+            rows = self._db.execute(
+                "SELECT peer, max(stored_at_ms) FROM envelopes"
+                " WHERE incoming = 1 AND kind = ? GROUP BY peer",
+                (int(Kind.TEST),),
+            ).fetchall()
+        return dict(rows)
+
+    def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, str, int, int, int]]:
+        """The FLASH and IMMEDIATE messages stored since ``since_ms`` that no operator here
+        acknowledged: ``(id, peer, seq, precedence, stored_at_ms)``, oldest first. Clear
+        columns only: nothing is decrypted."""
+        with transaction(self._db, self._path, write=False):
+            return self._db.execute(
+                "SELECT e.message_id, e.peer, e.seq, e.precedence, e.stored_at_ms"
+                " FROM envelopes AS e WHERE e.incoming = 1 AND e.kind = ? AND e.precedence >= ?"
+                " AND e.stored_at_ms >= ? AND NOT EXISTS (SELECT 1 FROM outbox"
+                " WHERE idempotency_key = ? || e.message_id) ORDER BY e.rowid",
+                (int(Kind.MESSAGE), int(Precedence.IMMEDIATE), since_ms, ACK_KEY_PREFIX),
+            ).fetchall()
+
     def acks_received(self, peer: str | None = None) -> list[AckReceived]:
         """Return the peer operators' acknowledgements of our messages, as they arrived.
 

@@ -1,0 +1,340 @@
+"""The watched line, asyncio side: alarms raised and announced, test messages sent on the hour,
+people called for FLASH and IMMEDIATE messages (issue 8).
+
+The decisions are sans-IO (:mod:`hotline.watch`): the :class:`~hotline.watch.AlarmBoard` folds
+and rate-limits, a :class:`~hotline.watch.LineWatch` per line says when a line has been down
+too long, a peer's test is overdue or its clock is off, :class:`~hotline.watch.Escalations`
+says when an unacknowledged message escalates. This adapter feeds them once a second from the
+lines' status, the couriers' deliveries and the operator's acknowledgements, and carries out
+what they decide: a log line, a hook (:class:`~._hooks.HookRunner`), a test message queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+from hotline.line import LineState, LineStatus
+from hotline.logfmt import log_event
+from hotline.record import EnvelopeHeader, Kind, Precedence
+from hotline.store import Messages, Queued, StoreError, StoreThread, ToQueue
+from hotline.watch import (
+    Alarm,
+    AlarmBoard,
+    AlarmKind,
+    AlarmLevel,
+    Escalations,
+    LineWatch,
+    clock_synchronised,
+)
+
+from ._config import WatchConfig
+from ._hooks import HookRunner
+
+_log = logging.getLogger("hotline.watch")
+
+#: How often the lines are looked at, seconds.
+TICK: Final = 1.0
+#: How often the kernel is asked whether our clock is synchronised, seconds.
+CLOCK_CHECK_INTERVAL: Final = 60.0
+#: Unacknowledged messages older than this at a restart no longer escalate (they did, or
+#: the office knows): a day, milliseconds.
+ESCALATION_MEMORY_MS: Final = 86_400_000
+_LOG_LEVELS: Final = {
+    AlarmLevel.FLASH: logging.CRITICAL,
+    AlarmLevel.IMMEDIATE: logging.ERROR,
+    AlarmLevel.ROUTINE: logging.WARNING,
+}
+#: Precedences that call a person (``on_message``) and escalate unless acknowledged.
+_CALLING: Final = frozenset({Precedence.FLASH, Precedence.IMMEDIATE})
+
+
+_T = TypeVar("_T")
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _queue_test(messages: Messages, *, item: ToQueue, now_ms: int) -> list[Queued]:
+    return messages.queue_many([item], now_ms=now_ms)
+
+
+def _receipted(messages: Messages, *, message_id: str) -> bool:
+    return messages.receipted(message_id)
+
+
+@dataclass(slots=True)
+class _TestSent:
+    """Our latest test message to a peer: its key (naming the interval), its id, when it must
+    be receipted, and whether it was."""
+
+    key: str
+    id: str
+    due_ms: int
+    receipted: bool = False
+
+
+class StationWatch:
+    """The station's alarms, test messages and escalations. Implements the courier's
+    :class:`~._courier.Watcher`.
+
+    Args:
+        station: this station's name.
+        config: ``[watch]``.
+        store: the store's thread (test messages, acknowledgements).
+        hooks: runs ``on_alarm``, ``on_message``, ``on_escalation``.
+        lines: the lines' status, now.
+        line_ids: the active pairings, peer name -> line id.
+        queued: told the line id of a test message queued (its courier sends it).
+        skew_bound_ms: the clock skew that raises the alarm.
+    """
+
+    def __init__(
+        self,
+        *,
+        station: str,
+        config: WatchConfig,
+        store: StoreThread,
+        hooks: HookRunner,
+        lines: Callable[[], Sequence[LineStatus]],
+        line_ids: Callable[[], Mapping[str, bytes]],
+        queued: Callable[[bytes], None],
+        skew_bound_ms: int,
+    ) -> None:
+        self._station = station
+        self._config = config
+        self._store = store
+        self._hooks = hooks
+        self._lines = lines
+        self._line_ids = line_ids
+        self._queued = queued
+        self._skew_bound_ms = skew_bound_ms
+        self.board = AlarmBoard()
+        self._watches: dict[str, LineWatch] = {}
+        self._escalations = Escalations(after_ms=round(config.escalate_after_s * 1000))
+        #: Escalated messages not acknowledged yet, per peer (their alarm stands meanwhile).
+        self._escalated: dict[str, set[str]] = {}
+        #: When each peer's latest test message was stored here.
+        self._last_test_in: dict[str, int] = {}
+        #: Our latest test message to each peer.
+        self._test_out: dict[str, _TestSent] = {}
+        #: The conditions each alarm of a peer stands for ("in", "out" for tests).
+        self._conditions: dict[tuple[AlarmKind, str | None], set[str]] = {}
+        self._started_at_ms = _now_ms()
+        #: Per peer, messages not yet receipted and when the oldest was queued (each tick).
+        self.outbox: dict[str, tuple[int, int]] = {}
+        #: Whether the kernel says our clock is synchronised (None: it cannot tell, or unchecked).
+        self.clock_synchronised: bool | None = None
+
+    # --- What the couriers and the desk report ------------------------------------------------
+    def alarm(self, kind: AlarmKind, peer: str | None, text: str) -> None:
+        """Raise an alarm now; announce it unless the board folds it."""
+        announced = self.board.raise_alarm(kind, peer, text, _now_ms())
+        if announced is not None:
+            self._announce(announced)
+
+    def delivered(
+        self, peer: str, stored: Sequence[tuple[str, EnvelopeHeader]], at_ms: int
+    ) -> None:
+        """The peer's envelopes were stored: note its tests, call people for urgent messages."""
+        for message_id, header in stored:
+            if header.kind is Kind.TEST:
+                self._last_test_in[peer] = at_ms
+            elif header.kind is Kind.MESSAGE and header.precedence in _CALLING:
+                self._expect_ack(message_id, peer, header.precedence, header.seq, at_ms)
+                command = self._config.hook("on_message")
+                if command is not None:
+                    self._hooks.fire(
+                        command,
+                        [message_id, peer, header.precedence.name.lower(), str(header.seq)],
+                        {"HOTLINE_EVENT": "message"},
+                    )
+
+    def acknowledged(self, message_id: str) -> None:
+        """An operator here acknowledged a received message: it no longer escalates."""
+        self._escalations.acknowledged(message_id)
+        for peer, escalated in self._escalated.items():
+            if message_id in escalated:
+                escalated.discard(message_id)
+                if not escalated:
+                    self.board.clear(AlarmKind.UNACKNOWLEDGED, peer, _now_ms())
+
+    def resumed(self, peer: str) -> None:
+        """The operator lifted the line's halts."""
+        self.board.clear(AlarmKind.HALTED, peer, _now_ms())
+
+    def last_tests(self, peer: str) -> tuple[int | None, int | None]:
+        """When the peer's latest test message arrived, and when our latest to it was queued."""
+        sent = self._test_out.get(peer)
+        grace = round(self._config.test_grace_s * 1000)
+        return self._last_test_in.get(peer), None if sent is None else sent.due_ms - grace
+
+    # --- Running ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Restore what the store knows, then look at the lines every second, for ever."""
+        since = _now_ms() - ESCALATION_MEMORY_MS
+        self._last_test_in = await self._call(lambda messages: messages.last_tests()) or {}
+        awaiting = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
+        for message_id, peer, seq, precedence, stored_at in awaiting or ():
+            self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
+        next_clock_check = 0.0
+        while True:
+            now = _now_ms()
+            self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
+            self._watch_lines(now)
+            self._escalate(now)
+            await self._send_tests(now)
+            if self._config.clock_sync_check and time.monotonic() >= next_clock_check:
+                next_clock_check = time.monotonic() + CLOCK_CHECK_INTERVAL
+                self._check_clock(now)
+            await asyncio.sleep(TICK)
+
+    def _watch_lines(self, now: int) -> None:
+        for status in self._lines():
+            watch = self._watches.get(status.peer)
+            if watch is None:
+                watch = self._watches[status.peer] = LineWatch(
+                    status.peer,
+                    down_after_ms=round(self._config.line_down_after_s * 1000),
+                    test_interval_ms=round(self._config.test_interval_s * 1000),
+                    test_grace_ms=round(self._config.test_grace_s * 1000),
+                    skew_bound_ms=self._skew_bound_ms,
+                    started_at_ms=self._started_at_ms,
+                )
+            offset = status.clock_offset_ms
+            changes = watch.observe(
+                now,
+                up=status.state is LineState.UP,
+                clock_offset_ms=None if offset is None else round(offset),
+                last_test_at_ms=self._last_test_in.get(status.peer),
+            )
+            for kind, text in changes:
+                self._condition(kind, status.peer, "in", text, now)
+
+    def _condition(
+        self, kind: AlarmKind, peer: str | None, which: str, text: str | None, now: int
+    ) -> None:
+        """One condition behind an alarm starts (``text``) or ends (None); the alarm stands
+        while any of its conditions holds (ours and the peer's test messages share one)."""
+        holding = self._conditions.setdefault((kind, peer), set())
+        if text is not None:
+            holding.add(which)
+            announced = self.board.raise_alarm(kind, peer, text, now)
+            if announced is not None:
+                self._announce(announced)
+        elif which in holding:
+            holding.discard(which)
+            if not holding:
+                self.board.clear(kind, peer, now)
+
+    def _escalate(self, now: int) -> None:
+        command = self._config.hook("on_escalation")
+        for waiting in self._escalations.due(now):
+            self._escalated.setdefault(waiting.peer, set()).add(waiting.message_id)
+            if command is not None:
+                self._hooks.fire(
+                    command,
+                    [waiting.message_id, waiting.peer, waiting.precedence, str(waiting.seq)],
+                    {"HOTLINE_EVENT": "escalation"},
+                )
+            after = self._config.escalate_after_s
+            self.alarm(
+                AlarmKind.UNACKNOWLEDGED,
+                waiting.peer,
+                f"{waiting.precedence.upper()} message #{waiting.seq} from {waiting.peer} not"
+                f" acknowledged after {after:g} s (hotline ack {waiting.message_id})",
+            )
+
+    def _expect_ack(
+        self, message_id: str, peer: str, precedence: Precedence, seq: int, at_ms: int
+    ) -> None:
+        pushed = self._escalations.expect(
+            message_id, peer=peer, precedence=precedence.name.lower(), seq=seq, received_at_ms=at_ms
+        )
+        if pushed:  # a flood past the bound escalates its oldest at once
+            self._escalate(max(waiting.due_ms for waiting in pushed))
+
+    async def _send_tests(self, now: int) -> None:
+        """Queue this interval's test message to each peer (once: its key names the
+        interval), and watch that the latest was receipted within the grace. The first goes
+        at the first interval that starts after the station did (on the hour, by default)."""
+        interval = round(self._config.test_interval_s * 1000)
+        grace = round(self._config.test_grace_s * 1000)
+        slot = now // interval
+        if slot == self._started_at_ms // interval:
+            return
+        for peer, line_id in self._line_ids().items():
+            key = f"test-{peer}-{slot}"
+            latest = self._test_out.get(peer)
+            if latest is None or latest.key != key:
+                text = (
+                    f"Test message from {self._station} to {peer} (every {interval // 1000:,} s)."
+                )
+                item = ToQueue(line_id, peer, Precedence.ROUTINE, text, key, kind=Kind.TEST)
+                queued = await self._call(functools.partial(_queue_test, item=item, now_ms=now))
+                if queued is None:
+                    continue
+                message = queued[0].message
+                if queued[0].created:
+                    self._queued(line_id)
+                    log_event(_log, logging.INFO, "test message queued", peer=peer, id=message.id)
+                latest = self._test_out[peer] = _TestSent(
+                    key, message.id, message.queued_at_ms + grace
+                )
+            if latest.receipted or now < latest.due_ms:
+                continue
+            receipted = await self._call(functools.partial(_receipted, message_id=latest.id))
+            if receipted is None:
+                continue
+            latest.receipted = receipted
+            late = (
+                f"our test message to {peer} is not receipted {grace // 1000:,} s after it was sent"
+            )
+            self._condition(AlarmKind.TEST_OVERDUE, peer, "out", None if receipted else late, now)
+
+    def _check_clock(self, now: int) -> None:
+        synchronised = self.clock_synchronised = clock_synchronised()
+        if synchronised is False:
+            self._condition(
+                AlarmKind.CLOCK_UNSYNCED,
+                None,
+                "kernel",
+                "the kernel says this station's clock is not synchronised (NTP): its times in"
+                " the record may be wrong",
+                now,
+            )
+        elif synchronised:
+            self._condition(AlarmKind.CLOCK_UNSYNCED, None, "kernel", None, now)
+
+    def _announce(self, alarm: Alarm) -> None:
+        log_event(
+            _log,
+            _LOG_LEVELS[alarm.level],
+            "alarm raised",
+            id=alarm.id,
+            kind=str(alarm.kind),
+            severity=str(alarm.level),
+            peer=alarm.peer or "-",
+            text=alarm.text,
+        )
+        command = self._config.hook("on_alarm")
+        if command is not None:
+            self._hooks.fire(
+                command,
+                [str(alarm.id), str(alarm.kind), str(alarm.level), alarm.peer or "-", alarm.text],
+                {"HOTLINE_EVENT": "alarm"},
+            )
+
+    async def _call(self, job: Callable[[Messages], _T]) -> _T | None:
+        """Run ``job`` in the store's thread; a store failure is logged and gives None."""
+        try:
+            return await asyncio.wrap_future(self._store.submit(job))
+        except StoreError as exc:
+            log_event(_log, logging.ERROR, "store failed (watch)", error=exc)
+            return None

@@ -1,0 +1,77 @@
+"""A message for the head of state is walked to them: FLASH and IMMEDIATE messages wait for an
+operator's acknowledgement, and escalate once if none comes in time. Sans-IO: times are UTC ms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+#: Messages waiting at once: far above any real backlog of FLASH/IMMEDIATE messages; beyond it
+#: the oldest escalates at once rather than be forgotten (a flood is itself worth a person).
+MAX_WAITING: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Awaiting:
+    """A received message waiting for an operator's acknowledgement.
+
+    Attributes:
+        message_id: its id on this station.
+        peer: who sent it.
+        precedence: ``flash`` or ``immediate``.
+        seq: its sequence number in the sender's direction.
+        due_ms: when it escalates if nobody acknowledged it.
+    """
+
+    message_id: str
+    peer: str
+    precedence: str
+    seq: int
+    due_ms: int
+
+
+class Escalations:
+    """The messages that escalate unless acknowledged in time, each at most once.
+
+    Args:
+        after_ms: how long an operator has to acknowledge a message.
+    """
+
+    def __init__(self, *, after_ms: int) -> None:
+        if after_ms <= 0:
+            raise ValueError("escalation waits a positive time")
+        self._after_ms = after_ms
+        self._waiting: dict[str, Awaiting] = {}
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def expect(
+        self, message_id: str, *, peer: str, precedence: str, seq: int, received_at_ms: int
+    ) -> list[Awaiting]:
+        """A message that must be acknowledged arrived at ``received_at_ms``; return those
+        pushed out by the bound (escalate them now)."""
+        if message_id in self._waiting:
+            return []
+        due = received_at_ms + self._after_ms
+        self._waiting[message_id] = Awaiting(message_id, peer, precedence, seq, due)
+        overflow: list[Awaiting] = []
+        while len(self._waiting) > MAX_WAITING:
+            oldest = min(self._waiting.values(), key=lambda waiting: waiting.due_ms)
+            overflow.append(self._waiting.pop(oldest.message_id))
+        return overflow
+
+    def acknowledged(self, message_id: str) -> bool:
+        """An operator acknowledged it: it will not escalate. Return whether it was waiting."""
+        return self._waiting.pop(message_id, None) is not None
+
+    def due(self, now_ms: int) -> list[Awaiting]:
+        """Those whose time ran out at ``now_ms``, oldest first; each is returned once."""
+        expired = sorted(
+            (waiting for waiting in self._waiting.values() if waiting.due_ms <= now_ms),
+            key=lambda waiting: waiting.due_ms,
+        )
+        for waiting in expired:
+            del self._waiting[waiting.message_id]
+        return expired
