@@ -26,6 +26,7 @@ from typing import Any
 from hotline.api import Client
 from hotline.errors import HotlineError
 from hotline.noise import vectors
+from hotline.verify import verify_export
 
 #: The project sits beside ``shared/`` (see shared/README.md): src/hotline/demo.py → repo root.
 CACOPHONY = Path(__file__).resolve().parents[2].parent / "shared/vectors/noise/cacophony.txt"
@@ -147,6 +148,7 @@ def _show(homes: list[Path]) -> None:
         _run("--home", home, "status")
     _run("--home", homes[1], "status", "--json")
     _messages(homes)
+    _acknowledge_and_record(homes)
     print(f"\n6. Waiting for an in-band rekey (every {REKEY_AFTER:g} s here) ...")
     _wait("a rekey", lambda: all((line := _line(h)) and line["rekeys"] >= 1 for h in homes))
     for home in homes:
@@ -201,6 +203,38 @@ def _messages(homes: list[Path]) -> None:
         for line in (home.parent / f"{home.name}.log").read_text().splitlines():
             if " receipted " in line or " delivered " in line:
                 print(f"  {home.name}: {line}")
+
+
+def _acknowledge_and_record(homes: list[Path]) -> None:
+    jerusalem, moscow = homes
+    print("\n   Jerusalem's duty officer acknowledges Moscow's FLASH: signed into the record,")
+    print("   sent back to Moscow with the officer's name.")
+    flash = next(m for m in Client.for_home(jerusalem).inbox() if m.precedence == "flash")
+    _run(
+        "--home",
+        jerusalem,
+        "ack",
+        flash.id,
+        "--operator",
+        "Duty officer Levi",
+        "--note",
+        "passed to the Prime Minister",
+    )
+    _wait("the acknowledgement at Moscow", lambda: bool(Client.for_home(moscow).acks()))
+    _run("--home", moscow, "acks")
+    print("\n   Both stations co-sign a checkpoint now, then each exports the line's record;")
+    print("   anyone can verify the files offline, and the two agree.")
+    _run("--home", jerusalem, "checkpoint", moscow.name)
+    ends = []
+    for home, peer in ((jerusalem, moscow.name), (moscow, jerusalem.name)):
+        export = home.parent / f"{home.name}.hrec"
+        _run("--home", home, "record", peer, "--export", export, quiet=True)
+        _run("verify", export, *(("--show",) if home == jerusalem else ()))
+        report = verify_export(export.read_bytes())
+        ends.append(None if report.record is None else report.record.record_hash_end)
+    if ends[0] is None or ends[0] != ends[1]:
+        raise DemoError("the two stations' records do not agree")
+    print(f"\n   Both records end at the same record hash {ends[0].hex()[:32]}...")
 
 
 def _stop(homes: list[Path], processes: list[subprocess.Popen[bytes]]) -> None:
