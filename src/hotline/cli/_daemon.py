@@ -74,8 +74,6 @@ def status(
         typer.echo(f"{len(alarms)} open alarm{'s' if len(alarms) > 1 else ''} (hotline alarms):")
         for alarm in alarms:
             typer.echo(f"  {alarm_line(alarm)}")
-    if answer.get("clock_synchronised") is False:
-        typer.echo("This station's clock is not synchronised (NTP): see docs/operations.md.")
 
 
 def status_table(answer: dict[str, Any]) -> Table:
