@@ -38,15 +38,20 @@ def test_both_stations_sign_and_store_the_same_checkpoints(world: World) -> None
         20,
         "delivered both ways",
     )
+
     # Both propose while the line moves; the heads settle at 5/5 once everything is stored.
-    wait_until(
-        lambda: (
-            any(c.body.heads[0].seq == 5 == c.body.heads[1].seq for c in checkpoints(a))
-            and any(c.body.heads[0].seq == 5 == c.body.heads[1].seq for c in checkpoints(b))
-        ),
-        20,
-        "a checkpoint over everything at both stations",
-    )
+    # The proposer stores a checkpoint when it counter-signs, the co-signer when that
+    # counter-signature arrives: wait for one that both hold.
+    def held_by_both() -> bool:
+        common = {c.encode() for c in checkpoints(a)} & {c.encode() for c in checkpoints(b)}
+        return any(
+            Checkpoint.decode(item).body.heads[0].seq
+            == 5
+            == Checkpoint.decode(item).body.heads[1].seq
+            for item in common
+        )
+
+    wait_until(held_by_both, 20, "a checkpoint over everything, held by both stations")
     stop_all(a, b)
     at_a, at_b = checkpoints(a), checkpoints(b)
     common = {c.encode() for c in at_a} & {c.encode() for c in at_b}
