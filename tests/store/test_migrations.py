@@ -59,7 +59,7 @@ def make_schema(path: Path, upto: int) -> None:
 
 
 def test_there_are_four_versions_so_far() -> None:
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 5
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 6
 
 
 def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:

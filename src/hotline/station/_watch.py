@@ -28,6 +28,7 @@ from hotline.watch import (
     AlarmBoard,
     AlarmKind,
     AlarmLevel,
+    Awaiting,
     Escalations,
     LineWatch,
     clock_synchronised,
@@ -134,8 +135,21 @@ class StationWatch:
 
     # --- What the couriers and the desk report ------------------------------------------------
     def alarm(self, kind: AlarmKind, peer: str | None, text: str) -> None:
-        """Raise an alarm now; announce it unless the board folds it."""
-        announced = self.board.raise_alarm(kind, peer, text, _now_ms())
+        """An event the courier saw (a damaged record, a receipt timed out of bounds, a halt).
+
+        It is raised, and over at once unless it is a halt (which lasts until the operator's
+        ``resume``) or a watched condition of that kind holds: the alarm stays shown until an
+        operator acknowledges it, and the next such event opens it again instead of being
+        folded into an alarm already acknowledged.
+        """
+        now = _now_ms()
+        self._raise(kind, peer, text, now)
+        if kind is not AlarmKind.HALTED and not self._conditions.get((kind, peer)):
+            self.board.clear(kind, peer, now)
+
+    def _raise(self, kind: AlarmKind, peer: str | None, text: str, now: int) -> None:
+        """Raise an alarm; announce it unless the board folds it."""
+        announced = self.board.raise_alarm(kind, peer, text, now)
         if announced is not None:
             self._announce(announced)
 
@@ -185,15 +199,24 @@ class StationWatch:
             self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
         next_clock_check = 0.0
         while True:
-            now = _now_ms()
-            self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
-            self._watch_lines(now)
-            self._escalate(now)
-            await self._send_tests(now)
-            if self._config.clock_sync_check and time.monotonic() >= next_clock_check:
-                next_clock_check = time.monotonic() + CLOCK_CHECK_INTERVAL
-                self._check_clock(now)
+            try:
+                next_clock_check = await self._tick(next_clock_check)
+            except Exception as exc:  # a bug in one look must not blind the station for good
+                log_event(_log, logging.CRITICAL, "watch failed", error=repr(exc))
+                _log.debug("watch failed", exc_info=True)
             await asyncio.sleep(TICK)
+
+    async def _tick(self, next_clock_check: float) -> float:
+        """Look once; return when the clock is next to be checked (monotonic seconds)."""
+        now = _now_ms()
+        self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
+        self._watch_lines(now)
+        self._escalate(self._escalations.due(now), now)
+        await self._send_tests(now)
+        if self._config.clock_sync_check and time.monotonic() >= next_clock_check:
+            next_clock_check = time.monotonic() + CLOCK_CHECK_INTERVAL
+            self._check_clock(now)
+        return next_clock_check
 
     def _watch_lines(self, now: int) -> None:
         for status in self._lines():
@@ -225,17 +248,16 @@ class StationWatch:
         holding = self._conditions.setdefault((kind, peer), set())
         if text is not None:
             holding.add(which)
-            announced = self.board.raise_alarm(kind, peer, text, now)
-            if announced is not None:
-                self._announce(announced)
+            self._raise(kind, peer, text, now)
         elif which in holding:
             holding.discard(which)
             if not holding:
                 self.board.clear(kind, peer, now)
 
-    def _escalate(self, now: int) -> None:
+    def _escalate(self, due: Sequence[Awaiting], now: int) -> None:
+        """Call the next person for each message not acknowledged in time."""
         command = self._config.hook("on_escalation")
-        for waiting in self._escalations.due(now):
+        for waiting in due:
             self._escalated.setdefault(waiting.peer, set()).add(waiting.message_id)
             if command is not None:
                 self._hooks.fire(
@@ -244,11 +266,12 @@ class StationWatch:
                     {"HOTLINE_EVENT": "escalation"},
                 )
             after = self._config.escalate_after_s
-            self.alarm(
+            self._raise(
                 AlarmKind.UNACKNOWLEDGED,
                 waiting.peer,
                 f"{waiting.precedence.upper()} message #{waiting.seq} from {waiting.peer} not"
                 f" acknowledged after {after:g} s (hotline ack {waiting.message_id})",
+                now,
             )
 
     def _expect_ack(
@@ -258,7 +281,7 @@ class StationWatch:
             message_id, peer=peer, precedence=precedence.name.lower(), seq=seq, received_at_ms=at_ms
         )
         if pushed:  # a flood past the bound escalates its oldest at once
-            self._escalate(max(waiting.due_ms for waiting in pushed))
+            self._escalate(pushed, at_ms)
 
     async def _send_tests(self, now: int) -> None:
         """Queue this interval's test message to each peer (once: its key names the
@@ -270,7 +293,8 @@ class StationWatch:
         if slot == self._started_at_ms // interval:
             return
         for peer, line_id in self._line_ids().items():
-            key = f"test-{peer}-{slot}"
+            # A space, as no client's key holds one; the line id, as a name may be 64 long.
+            key = f"test {line_id[:16].hex()} {slot}"
             latest = self._test_out.get(peer)
             if latest is None or latest.key != key:
                 text = (

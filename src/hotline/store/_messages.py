@@ -246,12 +246,14 @@ _INBOX: Final = (
     " e.line_id, e.direction, e.seq, e.hash, e.header, e.nonce, e.body,"
     " a.id, a.line_id, a.peer, a.precedence, a.queued_at_ms, a.state, a.seq, a.kind, a.nonce,"
     " a.body"
-    " FROM envelopes AS e LEFT JOIN outbox AS a ON a.idempotency_key = 'ack-' || e.message_id"
+    " FROM envelopes AS e LEFT JOIN outbox AS a"
+    " ON a.idempotency_key = 'ack ' || e.message_id AND a.kind = 3"
     " WHERE e.incoming = 1 AND e.kind IN (1, 2) AND (?1 IS NULL OR e.peer = ?1)"
     " AND e.rowid > ?2 ORDER BY e.rowid"
 )
-#: The idempotency key of the ACK of an inbox message: one acknowledgement per message.
-ACK_KEY_PREFIX: Final = "ack-"
+#: The idempotency key of the ACK of an inbox message: one acknowledgement per message. The
+#: space keeps it apart from every client's key (those are printable ASCII without spaces).
+ACK_KEY_PREFIX: Final = "ack "
 
 
 def outbox_text(kind: Kind, payload: bytes) -> str:
@@ -500,7 +502,7 @@ class Messages:
                 "SELECT e.message_id, e.peer, e.seq, e.precedence, e.stored_at_ms"
                 " FROM envelopes AS e WHERE e.incoming = 1 AND e.kind = ? AND e.precedence >= ?"
                 " AND e.stored_at_ms >= ? AND NOT EXISTS (SELECT 1 FROM outbox"
-                " WHERE idempotency_key = ? || e.message_id) ORDER BY e.rowid",
+                " WHERE idempotency_key = ? || e.message_id AND kind = 3) ORDER BY e.rowid",
                 (int(Kind.MESSAGE), int(Precedence.IMMEDIATE), since_ms, ACK_KEY_PREFIX),
             ).fetchall()
 

@@ -1,0 +1,88 @@
+"""The station's watch without a daemon: what the couriers report becomes alarms an operator
+sees again after acknowledging, and a flood of urgent messages escalates rather than vanish."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import cast
+
+import pytest
+
+from hotline.record import Precedence
+from hotline.station._config import WatchConfig
+from hotline.station._hooks import HookRunner
+from hotline.station._watch import StationWatch
+from hotline.store import StoreThread
+from hotline.watch import AlarmKind, _escalations
+
+from ..record.helpers import build_chain
+
+
+def _watch() -> StationWatch:
+    return StationWatch(
+        station="jerusalem",
+        config=WatchConfig(),
+        store=cast(StoreThread, None),  # alarms and deliveries never touch the store
+        hooks=HookRunner(log=logging.getLogger("hotline.test.watch"), station="jerusalem"),
+        lines=list,
+        line_ids=dict,
+        queued=lambda line_id: None,
+        skew_bound_ms=2_000,
+    )
+
+
+def _open(watch: StationWatch, kind: AlarmKind) -> list[tuple[bool, bool]]:
+    """(active, acknowledged) of the open alarms of ``kind``."""
+    return [(a.active, a.acknowledged) for a in watch.board.alarms() if a.kind is kind]
+
+
+@pytest.mark.parametrize("kind", [AlarmKind.RECORD, AlarmKind.CLOCK_SKEW])
+def test_an_event_alarm_acknowledged_comes_back_at_the_next_event(kind: AlarmKind) -> None:
+    watch = _watch()
+    watch.alarm(kind, "moscow", "the receipt of #7 is timed outside the clocks' bound")
+    assert _open(watch, kind) == [(False, False)]  # over at once, shown until acknowledged
+    (alarm,) = watch.board.alarms()
+    watch.board.ack(alarm.id, "Col. Levi", alarm.raised_at_ms)
+    assert _open(watch, kind) == []
+    watch.alarm(kind, "moscow", "the receipt of #9 is timed outside the clocks' bound")
+    assert _open(watch, kind) == [(False, False)]
+    assert watch.board.alarms()[0].text.startswith("the receipt of #9")
+
+
+def test_an_event_does_not_end_a_skew_the_pings_still_measure() -> None:
+    watch = _watch()
+    now = 1_800_000_000_000
+    watch._condition(AlarmKind.CLOCK_SKEW, "moscow", "in", "moscow's clock is 5,000 ms ahead", now)
+    watch.alarm(AlarmKind.CLOCK_SKEW, "moscow", "the receipt of #3 is timed outside the bound")
+    assert _open(watch, AlarmKind.CLOCK_SKEW) == [(True, False)]
+    watch._condition(AlarmKind.CLOCK_SKEW, "moscow", "in", None, now + 1)
+    assert _open(watch, AlarmKind.CLOCK_SKEW) == [(False, False)]
+
+
+def test_a_halt_stands_until_the_operator_resumes() -> None:
+    watch = _watch()
+    watch.alarm(AlarmKind.HALTED, "moscow", "direction in halted: BAD_SIGNATURE at #4")
+    (alarm,) = watch.board.alarms()
+    watch.board.ack(alarm.id, "Col. Levi", alarm.raised_at_ms)
+    assert [(a.active, a.acknowledged) for a in watch.board.alarms()] == [(True, True)]
+    watch.resumed("moscow")
+    assert watch.board.alarms() == ()
+
+
+def test_urgent_messages_pushed_out_by_the_bound_escalate_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_escalations, "MAX_WAITING", 3)
+    watch = _watch()
+    stored = [
+        (f"{e.seq:032x}", dataclasses.replace(e.header, precedence=Precedence.FLASH))
+        for e in build_chain(5)
+    ]
+    watch.delivered("moscow", stored, 1_800_000_000_000)
+    assert watch._escalated == {"moscow": {f"{1:032x}", f"{2:032x}"}}
+    (alarm,) = [a for a in watch.board.alarms() if a.kind is AlarmKind.UNACKNOWLEDGED]
+    assert alarm.active and alarm.count == 2
+    watch.acknowledged(f"{1:032x}")
+    watch.acknowledged(f"{2:032x}")
+    assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
