@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from hotline.errors import ExitCode
 
@@ -65,3 +68,29 @@ def test_status_when_not_running_is_one_line_and_its_own_code(world: World) -> N
     result = hotline("--home", station.home, "status", check=False)
     assert result.returncode == ExitCode.NOT_RUNNING
     assert result.stderr.strip() == "hotline: error: the station is not running (no daemon.json)"
+
+
+def test_the_daemon_cannot_be_dumped_or_inspected_by_its_hooks(world: World) -> None:
+    station = world.station("jerusalem")
+    station.serve()
+    wait_until(lambda: station.api_status() is not None, 20, "serving")
+    assert station.process is not None
+    limits = Path(f"/proc/{station.process.pid}/limits").read_text()
+    (core,) = [line for line in limits.splitlines() if line.startswith("Max core file size")]
+    assert core.split()[4:6] == ["0", "0"]
+    # Non-dumpable: /proc/<pid>/environ, where HOTLINE_PASSPHRASE was, is closed to processes
+    # of the same user (a hook); tests run as root, so the flag is checked from inside.
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from hotline.station import dumpable, forbid_inspection;"
+            "print(dumpable()); forbid_inspection(); print(dumpable())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.split() == ["True", "False"]
+    station.signal(signal.SIGTERM)
+    assert station.wait() == 0

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from hotline.api import AlarmView, Client
 from hotline.logfmt import configure_logging
+from hotline.station import forbid_inspection
 from hotline.station import serve as serve_station
 
 from ._alarms import alarm_line
@@ -36,6 +37,7 @@ def serve(
     Logs one structured line per event on stderr (line up, line down, rekey, refused...).
     Stops cleanly on SIGTERM or Ctrl-C, closing every session.
     """
+    forbid_inspection()  # before the keys are unlocked: hooks cannot read them, nor the env
     station = root_options(ctx).unlock(passphrase_file, passphrase_fd, consume_env=True)
     configure_logging()
     serve_station(station)

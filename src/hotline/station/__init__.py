@@ -15,3 +15,5 @@ from ._home import HomeUnsafeError as HomeUnsafeError
 from ._home import StationExistsError as StationExistsError
 from ._home import StationHome as StationHome
 from ._home import UnlockedStation as UnlockedStation
+from ._process import dumpable as dumpable
+from ._process import forbid_inspection as forbid_inspection
