@@ -1,4 +1,4 @@
-"""Exports of a line's record: read in the store's thread, laid out as record-format.md §13.
+"""Exports of a line's record: read and laid out (record-format.md §13) in the store's thread.
 
 The daemon only reads and lays out; it does not verify. The operator's CLI verifies what it
 receives with the offline verifier (``hotline.verify``), so ``hotline record`` shows exactly
@@ -12,7 +12,7 @@ import asyncio
 from hotline.api import RecordQuery, StoreUnavailableError
 from hotline.identity import Card
 from hotline.record import encode_export
-from hotline.store import Chains, RecordItems, RecordWindow, StoreError, StoreThread
+from hotline.store import Chains, RecordWindow, StoreError, StoreThread
 
 
 async def export_record(
@@ -31,23 +31,26 @@ async def export_record(
             message says where): the operator gets no file that would not verify.
     """
     window = RecordWindow(query.start_ms, query.end_ms)
+    encoded_cards = (cards[0].encode(), cards[1].encode())
 
-    def read(chains: Chains) -> RecordItems:
-        return chains.record(line_id, window)
+    def export(chains: Chains) -> bytes:
+        # In the store's thread, the layout too: 100,000 envelopes take most of a second to
+        # encode, which the event loop (every line's heartbeats) must not wait for.
+        items = chains.record(line_id, window)
+        envelopes = items.envelopes
+        if query.redact_bodies:
+            envelopes = tuple(envelope.redacted() for envelope in envelopes)
+        return encode_export(
+            encoded_cards,
+            items.export_range,
+            envelopes,
+            items.heads,
+            receipts=items.receipts,
+            nacks=items.nacks,
+            checkpoints=items.checkpoints,
+        )
 
     try:
-        items = await asyncio.wrap_future(store.submit_chains(read))
+        return await asyncio.wrap_future(store.submit_chains(export))
     except StoreError as exc:
         raise StoreUnavailableError(f"the record cannot be exported: {exc}") from None
-    envelopes = items.envelopes
-    if query.redact_bodies:
-        envelopes = tuple(envelope.redacted() for envelope in envelopes)
-    return encode_export(
-        (cards[0].encode(), cards[1].encode()),
-        items.export_range,
-        envelopes,
-        items.heads,
-        receipts=items.receipts,
-        nacks=items.nacks,
-        checkpoints=items.checkpoints,
-    )
