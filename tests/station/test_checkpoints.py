@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -95,6 +96,24 @@ def test_an_operator_checkpoint_is_signed_by_both_and_stored_at_both(world: Worl
     assert {c.encode() for c in at_a} == {c.encode() for c in at_b}
     assert len(at_a) == 2
     assert all(c.verify(keys) for c in at_a)
+
+
+@pytest.mark.timeout(120)
+def test_operator_checkpoints_asked_at_once_all_get_one(world: World) -> None:
+    """Each proposal replaces the pending one; each caller still gets a checkpoint covering
+    what it asked for (its own, or the later one that took its place), not a timeout."""
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    for station in (a, b):
+        station.configure(fast() + "[testing]\ncheckpoint_interval_s = 0.2\n")
+        station.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    a.client().send("moscow", "one")
+    wait_until(lambda: not a.client().outbox(), 20, "receipted")
+    with ThreadPoolExecutor(4) as pool:
+        signed = list(pool.map(lambda _: a.client().checkpoint("moscow"), range(4)))
+    assert all(view.sent == 1 for view in signed)
+    stop_all(a, b)
 
 
 def test_a_checkpoint_needs_the_line_up(world: World) -> None:

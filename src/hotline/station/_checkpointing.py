@@ -119,10 +119,11 @@ class Checkpointing:
 
     def propose_now(self) -> asyncio.Future[Checkpoint]:
         """Propose a checkpoint of the heads as they are (an operator asked); the future is
-        the checkpoint once both signed and it is stored. A peer that declines answers nothing
-        (§4.10): the caller bounds the wait."""
+        the checkpoint once both signed and it is stored: this one, or a later one that took
+        its place. A peer that declines answers nothing (§4.10): the caller bounds the wait."""
         number = self._propose(self._heads())
         future = asyncio.get_running_loop().create_future()
+        self._waiting = {n: f for n, f in self._waiting.items() if not f.done()}  # timed out
         self._waiting[number] = future
         return future
 
@@ -151,9 +152,12 @@ class Checkpointing:
             await self._store(checkpoint)
             self._fixed = checkpoint.body.heads
             self._send([frame])
-            waiting = self._waiting.pop(checkpoint.body.number, None)
-            if waiting is not None and not waiting.done():
-                waiting.set_result(checkpoint)
+            # A later proposal (the timer's, another operator's) replaces a pending one, and
+            # heads only grow: the checkpoint now stored fixes all an earlier one asked for.
+            for number in [n for n in self._waiting if n <= checkpoint.body.number]:
+                waiting = self._waiting.pop(number)
+                if not waiting.done():
+                    waiting.set_result(checkpoint)
         elif isinstance(event, CheckpointComplete):
             await self._store(event.checkpoint)
         elif isinstance(event, CheckpointDeclined):
