@@ -80,7 +80,7 @@ def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
         "checkpoints",
     }
     indexes = {name for kind, name, _ in schema(path) if kind == "index"}
-    assert indexes == {"outbox_unreceipted", "outbox_queued", "outbox_in_flight"}
+    assert indexes == {"outbox_backlog", "outbox_queued", "outbox_in_flight", "envelopes_inbox"}
 
 
 def test_from_version_1_keeps_the_handshake_timestamps(tmp_path: Path) -> None:

@@ -158,9 +158,17 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
     # 6: the station's own idempotency keys hold a space, which a client's key never does
     # (docs/api.md), so no request can take the key of an acknowledgement: ``ack <inbox id>``.
+    # The inbox (incoming envelopes by kind, in stored order) gets its own partial index, so
+    # ``inbox --follow`` polling for what is new reads only that, not every envelope sent; the
+    # backlog's index covers what the watch counts every second (per peer: how many, the
+    # oldest), so that reads the index alone, not each 1 KiB row.
     """
     UPDATE outbox SET idempotency_key = 'ack ' || substr(idempotency_key, 5)
         WHERE kind = 3 AND idempotency_key LIKE 'ack-%';
+    CREATE INDEX envelopes_inbox ON envelopes (incoming, kind) WHERE incoming = 1;
+    DROP INDEX outbox_unreceipted;
+    CREATE INDEX outbox_backlog ON outbox (peer, queued_at_ms, state)
+        WHERE state != 'receipted';
     """,
 )
 
