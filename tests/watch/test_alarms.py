@@ -152,6 +152,10 @@ def test_the_rate_limit_records_but_does_not_announce() -> None:
     assert fifth is not None and fifth.id == 5 and not fifth.suppressed
     assert board.raise_alarm(DOWN, "peer5", "down", 60_001) is None
     assert board.suppressed_count == 2
+    # a FLASH alarm is never kept quiet by lesser ones
+    halted = board.raise_alarm(AlarmKind.HALTED, "peer5", "direction in halted", 60_002)
+    assert halted is not None and not halted.suppressed
+    assert board.suppressed_count == 2
 
 
 def test_acknowledgement() -> None:
@@ -179,11 +183,13 @@ def test_acknowledging_an_unknown_alarm() -> None:
     assert UnknownAlarmError("x").exit_code == ExitCode.REQUEST_INVALID
 
 
-@pytest.mark.parametrize("operator", ["", "o" * 65, "olga\n", "olga\x1b[2J", "\u202eolga"])
+@pytest.mark.parametrize(
+    "operator", ["", " ", "o" * 65, "ж" * 33, "olga\n", "olga\x1b[2J", "\u202eolga"]
+)
 def test_an_operator_name_is_checked(operator: str) -> None:
     board = AlarmBoard()
     board.raise_alarm(DOWN, "moscow", "down", 0)
-    with pytest.raises(ValueError, match="1 to 64 printable"):
+    with pytest.raises(ValueError, match="1 to 64 bytes of UTF-8"):
         board.ack(1, operator, 1)
     assert board.ack(1, "o" * 64, 1).acked_by == "o" * 64
 

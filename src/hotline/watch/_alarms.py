@@ -13,7 +13,9 @@ board keeps them for ``status`` and decides which ones are *announced* (logged l
    board (rule 5), the raise makes a new alarm, also unannounced.
 3. Otherwise a new alarm is made. It is announced unless ``max_new_per_minute`` alarms were
    already announced in the last 60 s; then it is only recorded (``suppressed``, shown in
-   ``status``) and counted in :attr:`AlarmBoard.suppressed_count`.
+   ``status``) and counted in :attr:`AlarmBoard.suppressed_count`. A FLASH alarm is always
+   announced: there are few kinds of them per peer, each folded by rules 1 and 2, so a flood
+   of lesser alarms can never hide one.
 4. Hence, with times that never go back, two announcements of the same (kind, peer) are at
    least ``repeat_window_ms`` apart. (A clock stepped back only makes the board quieter.)
 5. The board holds at most ``keep`` alarms: over that, the oldest closed ones (cleared and
@@ -75,12 +77,14 @@ DEFAULT_LEVELS: Final = MappingProxyType(
 )
 #: An alarm's text is one line of at most this many characters (it may quote a peer's words).
 MAX_TEXT_LEN: Final = 500
-#: An operator's name, as recorded with an acknowledgement.
+#: An operator's name, as recorded with an acknowledgement, in bytes of UTF-8.
 MAX_OPERATOR_LEN: Final = 64
 #: The rate limit of rule 3 counts announcements over this sliding window.
 RATE_WINDOW_MS: Final = 60_000
 #: Stands for each character of a text that could break or disguise its line.
 _REPLACEMENT: Final = "\ufffd"
+#: The Unicode categories of those characters: controls, format (bidi), surrogates, breaks.
+_UNSHOWABLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 _Key = tuple[AlarmKind, str | None]
 
@@ -138,9 +142,7 @@ class Alarm:
 def _one_line(text: str) -> str:
     """``text`` made fit for an alarm: control and format characters replaced, at most
     :data:`MAX_TEXT_LEN` characters (cut with an ellipsis)."""
-    cleaned = "".join(
-        _REPLACEMENT if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c for c in text
-    )
+    cleaned = "".join(_REPLACEMENT if unicodedata.category(c) in _UNSHOWABLE else c for c in text)
     if len(cleaned) > MAX_TEXT_LEN:
         return cleaned[: MAX_TEXT_LEN - 1] + "…"
     return cleaned
@@ -208,11 +210,16 @@ class AlarmBoard:
         quiet = latest is None and self._recent(self._trimmed_clears.pop(key, None), now_ms)
         while self._announced and self._announced[0] <= now_ms - RATE_WINDOW_MS:
             self._announced.popleft()
-        limited = not quiet and len(self._announced) >= self._max_new_per_minute
+        level = DEFAULT_LEVELS[kind] if level is None else level
+        limited = (
+            not quiet
+            and level is not AlarmLevel.FLASH
+            and len(self._announced) >= self._max_new_per_minute
+        )
         alarm = Alarm(
             id=self._next_id,
             kind=kind,
-            level=DEFAULT_LEVELS[kind] if level is None else level,
+            level=level,
             peer=peer,
             text=text,
             raised_at_ms=now_ms,
@@ -245,12 +252,19 @@ class AlarmBoard:
         """Record that ``operator`` acknowledged the alarm; the first acknowledgement stands.
 
         Raises:
-            ValueError: the operator's name is empty, longer than :data:`MAX_OPERATOR_LEN`
-                or holds a character that is not printable.
+            ValueError: the operator's name is blank, longer than :data:`MAX_OPERATOR_LEN`
+                bytes of UTF-8, or holds a control or format character.
             UnknownAlarmError: no alarm on the board has that id.
         """
-        if not (0 < len(operator) <= MAX_OPERATOR_LEN and operator.isprintable()):
-            raise ValueError(f"an operator's name is 1 to {MAX_OPERATOR_LEN} printable characters")
+        # The API's rule for an acknowledgement's operator (hotline.api check_operator).
+        size = len(operator.encode("utf-8", "replace"))
+        if not (0 < size <= MAX_OPERATOR_LEN and operator.strip()) or any(
+            unicodedata.category(c) in _UNSHOWABLE for c in operator
+        ):
+            raise ValueError(
+                f"an operator's name is 1 to {MAX_OPERATOR_LEN} bytes of UTF-8, without control"
+                " or format characters"
+            )
         alarm = self._alarms.get(alarm_id)
         if alarm is None:
             raise UnknownAlarmError(f"no alarm {alarm_id} on this station")
