@@ -607,7 +607,8 @@ OPENAPI: Final[dict[str, Any]] = {
                         "in": "query",
                         "required": False,
                         "description": "the latest send time, likewise (a date: its last"
-                        " millisecond); default: now",
+                        " millisecond); default: the latest envelope stored (a peer's clock"
+                        " may run ahead of ours)",
                         "schema": {"type": "string", "maxLength": 64},
                         "example": "2026-12-05",
                     },
