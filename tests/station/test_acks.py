@@ -12,7 +12,17 @@ import pytest
 
 from hotline.errors import ExitCode
 
-from .stations import HOTLINE, Station, World, environment, fast, hotline, stop_all, wait_until
+from .stations import (
+    HOTLINE,
+    Station,
+    World,
+    environment,
+    fast,
+    hotline,
+    run_cli,
+    stop_all,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -107,4 +117,22 @@ def test_inbox_follow_streams_messages_as_they_arrive(line: tuple[Station, Stati
         _, err = follower.communicate(timeout=10)
     assert follower.returncode == 0, err
     assert "Traceback" not in err
+    stop_all(a, b)
+
+
+@pytest.mark.timeout(120)
+def test_a_message_from_a_station_no_longer_paired_cannot_be_acknowledged(
+    line: tuple[Station, Station],
+) -> None:
+    a, b = line
+    a.client().send("moscow", "last words", precedence="flash")
+    wait_until(lambda: len(b.client().inbox()) == 1, 20, "delivered")
+    (received,) = inbox_json(b)
+    run_cli("--home", b.home, "unpair", "jerusalem")
+    wait_until(lambda: (b.api_status() or {}).get("lines") == [], 10, "the pairing gone at moscow")
+    refused = hotline("--home", b.home, "ack", received["id"], "--operator", "x", check=False)
+    assert refused.returncode == ExitCode.REQUEST_INVALID
+    assert "no longer paired" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not b.client().outbox()  # nothing queued that could never leave
     stop_all(a, b)

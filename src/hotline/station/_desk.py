@@ -238,15 +238,21 @@ class MessageDesk:
 
         Raises:
             MessageUnknownError: no received message has that id.
-            RequestInvalidError: the operator name or note cannot be carried.
+            RequestInvalidError: the operator name or note cannot be carried, or the sender
+                is no longer paired.
             IdempotencyConflictError: it was acknowledged already, otherwise.
             StoreUnavailableError: the store failed: nothing was queued.
         """
         now_ms = int(time.time() * 1000)
+        active = frozenset(self._lines().values())
 
         def ack(messages: Messages) -> Queued:
             return messages.ack(
-                message_id, operator=request.operator, note=request.note, now_ms=now_ms
+                message_id,
+                operator=request.operator,
+                note=request.note,
+                now_ms=now_ms,
+                active_lines=active,
             )
 
         try:

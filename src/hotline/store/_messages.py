@@ -23,7 +23,7 @@ import enum
 import hmac
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -423,14 +423,27 @@ class Messages:
             ).fetchall()
         return [self._outbox_message(row) for row in rows]
 
-    def ack(self, message_id: str, *, operator: str, note: str, now_ms: int) -> Queued:
+    def ack(
+        self,
+        message_id: str,
+        *,
+        operator: str,
+        note: str,
+        now_ms: int,
+        active_lines: Collection[bytes],
+    ) -> Queued:
         """Queue the acknowledgement of a received message, by ``operator``: an ACK envelope
         naming it, sent to its sender at its precedence. Once per message: the same operator
         and note again returns the ACK queued before (``created=False``).
 
+        Args:
+            active_lines: the lines of the active pairings; an ACK on any other could never
+                be sent (the pairing was revoked), so it is refused, not queued for ever.
+
         Raises:
             MessageUnknownError: no received message has that id.
-            ValueError: an operator name or note an ACK cannot carry.
+            ValueError: an operator name or note an ACK cannot carry, or a message from a
+                station no longer paired.
             DuplicateKeyError: the message was acknowledged already, by someone else or with
                 another note.
             StoreWriteError: the write failed: nothing was queued.
@@ -444,6 +457,11 @@ class Messages:
         if row is None:
             raise MessageUnknownError(f"no received message has the id {message_id!r}")
         line_id, peer, seq, envelope_hash, precedence = row
+        if line_id not in active_lines:
+            raise ValueError(
+                f"message {message_id} came from {peer}, no longer paired: an acknowledgement"
+                " could not be sent"
+            )
         try:
             body = AckBody.create(ChainRef(seq, envelope_hash), operator, note)
         except RecordError as exc:
