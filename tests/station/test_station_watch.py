@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import cast
+from collections.abc import Callable
+from concurrent.futures import Future
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -13,7 +16,7 @@ from hotline.record import Precedence
 from hotline.station._config import WatchConfig
 from hotline.station._hooks import HookRunner
 from hotline.station._watch import StationWatch
-from hotline.store import StoreThread
+from hotline.store import StoreThread, ToQueue
 from hotline.watch import AlarmKind, _escalations
 
 from ..record.helpers import build_chain
@@ -86,3 +89,47 @@ def test_urgent_messages_pushed_out_by_the_bound_escalate_at_once(
     watch.acknowledged(f"{1:032x}")
     watch.acknowledged(f"{2:032x}")
     assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+
+
+class _Store:
+    """Runs each store job at once on a stand-in for :class:`hotline.store.Messages`."""
+
+    def __init__(self, tested: set[bytes]) -> None:
+        self.tested = tested
+        self.keys: list[str] = []
+
+    def submit(self, job: Callable[[Any], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(job(self))
+        return future
+
+    def queue_many(self, items: list[ToQueue], *, now_ms: int) -> list[SimpleNamespace]:
+        (item,) = items
+        created = item.idempotency_key not in self.keys
+        self.keys.append(item.idempotency_key)
+        message = SimpleNamespace(id=f"{len(self.keys):032x}", queued_at_ms=now_ms)
+        return [SimpleNamespace(message=message, created=created)]
+
+    def receipted(self, message_id: str) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tested_before", [False, True])
+async def test_a_restart_sends_this_intervals_test_only_on_a_line_tested_before(
+    tested_before: bool,
+) -> None:
+    line_id = bytes(range(64))
+    store = _Store({line_id} if tested_before else set())
+    watch = _watch()
+    watch._store = cast(StoreThread, store)
+    watch._line_ids = lambda: {"moscow": line_id}
+    watch._tested = store.tested
+    interval = 3_600_000
+    watch._started_at_ms = 1_800_000_000_000 // interval * interval + 5  # just after the hour
+    now = watch._started_at_ms + 1
+    await watch._send_tests(now)
+    await watch._send_tests(now + 1)  # this interval's is queued once
+    slot = now // interval
+    assert store.keys == ([f"test {line_id[:16].hex()} {slot}"] if tested_before else [])
+    await watch._send_tests((slot + 1) * interval)  # the next interval's goes on every line
+    assert store.keys[-1] == f"test {line_id[:16].hex()} {slot + 1}"

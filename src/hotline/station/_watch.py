@@ -125,6 +125,8 @@ class StationWatch:
         self._last_test_in: dict[str, int] = {}
         #: Our latest test message to each peer.
         self._test_out: dict[str, _TestSent] = {}
+        #: The lines a test message was ever queued on (before this start, too).
+        self._tested: set[bytes] = set()
         #: The conditions each alarm of a peer stands for ("in", "out" for tests).
         self._conditions: dict[tuple[AlarmKind, str | None], set[str]] = {}
         self._started_at_ms = _now_ms()
@@ -194,6 +196,7 @@ class StationWatch:
         """Restore what the store knows, then look at the lines every second, for ever."""
         since = _now_ms() - ESCALATION_MEMORY_MS
         self._last_test_in = await self._call(lambda messages: messages.last_tests()) or {}
+        self._tested = await self._call(lambda messages: messages.lines_tested()) or set()
         awaiting = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
         for message_id, peer, seq, precedence, stored_at in awaiting or ():
             self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
@@ -285,14 +288,17 @@ class StationWatch:
 
     async def _send_tests(self, now: int) -> None:
         """Queue this interval's test message to each peer (once: its key names the
-        interval), and watch that the latest was receipted within the grace. The first goes
-        at the first interval that starts after the station did (on the hour, by default)."""
+        interval), and watch that the latest was receipted within the grace. On a new line
+        the first goes at the first interval that starts after the station did (on the hour,
+        by default); on a line tested before, a restart sends this interval's at once, if it
+        is not queued yet (a station down at the boundary must not skip an hour)."""
         interval = round(self._config.test_interval_s * 1000)
         grace = round(self._config.test_grace_s * 1000)
         slot = now // interval
-        if slot == self._started_at_ms // interval:
-            return
+        first_slot = slot == self._started_at_ms // interval
         for peer, line_id in self._line_ids().items():
+            if first_slot and line_id not in self._tested:
+                continue
             # A space, as no client's key holds one; the line id, as a name may be 64 long.
             key = f"test {line_id[:16].hex()} {slot}"
             latest = self._test_out.get(peer)
@@ -305,6 +311,7 @@ class StationWatch:
                 if queued is None:
                     continue
                 message = queued[0].message
+                self._tested.add(line_id)
                 if queued[0].created:
                     self._queued(line_id)
                     log_event(_log, logging.INFO, "test message queued", peer=peer, id=message.id)

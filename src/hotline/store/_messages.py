@@ -511,6 +511,14 @@ class Messages:
             ).fetchall()
         return dict(rows)
 
+    def lines_tested(self) -> set[bytes]:
+        """The lines this station ever queued a test message on."""
+        with transaction(self._db, self._path, write=False):
+            rows = self._db.execute(
+                "SELECT DISTINCT line_id FROM outbox WHERE kind = ?", (int(Kind.TEST),)
+            ).fetchall()
+        return {line_id for (line_id,) in rows}
+
     def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, str, int, int, int]]:
         """The FLASH and IMMEDIATE messages stored since ``since_ms`` that no operator here
         acknowledged: ``(id, peer, seq, precedence, stored_at_ms)``, oldest first. Clear
