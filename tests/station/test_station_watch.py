@@ -14,7 +14,7 @@ import pytest
 
 from hotline.record import Precedence
 from hotline.station._config import WatchConfig
-from hotline.station._hooks import HookRunner
+from hotline.station._hooks import HookCommand, HookRunner
 from hotline.station._watch import StationWatch
 from hotline.store import StoreThread, ToQueue
 from hotline.watch import AlarmKind, _escalations
@@ -22,10 +22,10 @@ from hotline.watch import AlarmKind, _escalations
 from ..record.helpers import build_chain
 
 
-def _watch() -> StationWatch:
+def _watch(config: WatchConfig | None = None) -> StationWatch:
     return StationWatch(
         station="jerusalem",
-        config=WatchConfig(),
+        config=config or WatchConfig(),
         store=cast(StoreThread, None),  # alarms and deliveries never touch the store
         hooks=HookRunner(log=logging.getLogger("hotline.test.watch"), station="jerusalem"),
         lines=list,
@@ -97,6 +97,7 @@ class _Store:
     def __init__(self, tested: set[bytes]) -> None:
         self.tested = tested
         self.keys: list[str] = []
+        self.awaiting: list[tuple[str, str, int, int, int]] = []
 
     def submit(self, job: Callable[[Any], Any]) -> Future[Any]:
         future: Future[Any] = Future()
@@ -112,6 +113,15 @@ class _Store:
 
     def receipted(self, message_id: str) -> bool:
         return True
+
+    def last_tests(self) -> dict[str, int]:
+        return {}
+
+    def lines_tested(self) -> set[bytes]:
+        return self.tested
+
+    def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, str, int, int, int]]:
+        return [row for row in self.awaiting if row[4] >= since_ms]
 
 
 @pytest.mark.parametrize("tested_before", [False, True])
@@ -133,3 +143,28 @@ async def test_a_restart_sends_this_intervals_test_only_on_a_line_tested_before(
     assert store.keys == ([f"test {line_id[:16].hex()} {slot}"] if tested_before else [])
     await watch._send_tests((slot + 1) * interval)  # the next interval's goes on every line
     assert store.keys[-1] == f"test {line_id[:16].hex()} {slot + 1}"
+
+
+async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_messages() -> None:
+    now = 1_800_000_000_000
+    after = round(WatchConfig().escalate_after_s * 1000)
+    store = _Store(set())
+    store.awaiting = [
+        (f"{seq:032x}", "moscow", seq, int(Precedence.FLASH), now - 2 * after + seq)
+        for seq in range(1, 8)
+    ] + [(f"{99:032x}", "moscow", 99, int(Precedence.FLASH), now - after // 2)]
+    fired: list[str] = []
+    hooks = {name: HookCommand((f"/usr/local/bin/{name}",)) for name in ("alarm", "escalation")}
+    watch = _watch(WatchConfig(on_alarm=hooks["alarm"], on_escalation=hooks["escalation"]))
+    watch._store = cast(StoreThread, store)
+    watch._hooks.fire = lambda command, args, env: fired.append(env["HOTLINE_EVENT"])  # type: ignore[method-assign]
+    await watch._restore(now)
+    (alarm,) = watch.board.alarms()
+    assert alarm.kind is AlarmKind.UNACKNOWLEDGED and alarm.active
+    assert alarm.text.startswith("7 FLASH or IMMEDIATE message(s) from moscow")
+    assert fired == ["alarm"]  # one alarm announced; on_escalation not run again per message
+    # the recent one still has its time, then escalates on its own
+    assert len(watch._escalations) == 1
+    for seq in range(1, 8):
+        watch.acknowledged(f"{seq:032x}")
+    assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")

@@ -194,12 +194,7 @@ class StationWatch:
     # --- Running ------------------------------------------------------------------------------
     async def run(self) -> None:
         """Restore what the store knows, then look at the lines every second, for ever."""
-        since = _now_ms() - ESCALATION_MEMORY_MS
-        self._last_test_in = await self._call(lambda messages: messages.last_tests()) or {}
-        self._tested = await self._call(lambda messages: messages.lines_tested()) or set()
-        awaiting = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
-        for message_id, peer, seq, precedence, stored_at in awaiting or ():
-            self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
+        await self._restore(_now_ms())
         next_clock_check = 0.0
         while True:
             try:
@@ -208,6 +203,16 @@ class StationWatch:
                 log_event(_log, logging.CRITICAL, "watch failed", error=repr(exc))
                 _log.debug("watch failed", exc_info=True)
             await asyncio.sleep(TICK)
+
+    async def _restore(self, now: int) -> None:
+        """Take up what the store remembers: tests, and messages still unacknowledged."""
+        since = now - ESCALATION_MEMORY_MS
+        self._last_test_in = await self._call(lambda messages: messages.last_tests()) or {}
+        self._tested = await self._call(lambda messages: messages.lines_tested()) or set()
+        awaiting = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
+        for message_id, peer, seq, precedence, stored_at in awaiting or ():
+            self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
+        self._still_unacknowledged(self._escalations.due(now), now)
 
     async def _tick(self, next_clock_check: float) -> float:
         """Look once; return when the clock is next to be checked (monotonic seconds)."""
@@ -274,6 +279,25 @@ class StationWatch:
                 waiting.peer,
                 f"{waiting.precedence.upper()} message #{waiting.seq} from {waiting.peer} not"
                 f" acknowledged after {after:g} s (hotline ack {waiting.message_id})",
+                now,
+            )
+
+    def _still_unacknowledged(self, overdue: Sequence[Awaiting], now: int) -> None:
+        """At a start, the messages whose time ran out before it: they escalated then (or the
+        station was down), so no hook runs again for each; one alarm per peer stands until
+        they are all acknowledged."""
+        by_peer: dict[str, list[Awaiting]] = {}
+        for waiting in overdue:
+            by_peer.setdefault(waiting.peer, []).append(waiting)
+            self._escalated.setdefault(waiting.peer, set()).add(waiting.message_id)
+        for peer, messages in by_peer.items():
+            seqs = ", ".join(f"#{waiting.seq}" for waiting in messages[:5])
+            more = ", …" if len(messages) > 5 else ""
+            self._raise(
+                AlarmKind.UNACKNOWLEDGED,
+                peer,
+                f"{len(messages)} FLASH or IMMEDIATE message(s) from {peer} not acknowledged"
+                f" since before this start ({seqs}{more}): see hotline inbox",
                 now,
             )
 
