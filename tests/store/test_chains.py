@@ -563,3 +563,21 @@ def test_checkpoints_are_stored_once_and_numbered_per_proposer(chains: Chains) -
     chains.store_checkpoint(checkpoint(PEER_DIRECTION, 5), now_ms=T0)  # again: once
     assert chains.book(LINE, OWN_DIRECTION).checkpoints == (2, 5)
     assert chains.book(LINE, PEER_DIRECTION).checkpoints == (5, 2)
+
+
+def test_an_export_takes_the_checkpoints_proposed_in_its_window(chains: Chains) -> None:
+    from hotline.record import Checkpoint, CheckpointBody
+    from hotline.store import RecordWindow
+
+    for number, at in enumerate((T0, T0 + 1_000, T0 + 2_000, T0 + 256, T0 + 65_536), 1):
+        body = CheckpointBody(LINE, OWN_DIRECTION, number, (GENESIS, GENESIS), at, at + 1)
+        chains.store_checkpoint(Checkpoint(body, (body.sign(OWN), body.sign(PEER))), now_ms=at)
+
+    def proposed(window: RecordWindow) -> list[int]:
+        items = chains.record(LINE, window).checkpoints
+        return sorted(c.body.proposed_at_ms - T0 for c in items)
+
+    assert proposed(RecordWindow()) == [0, 256, 1_000, 2_000, 65_536]
+    assert proposed(RecordWindow(T0 + 256, T0 + 2_000)) == [256, 1_000, 2_000]
+    assert proposed(RecordWindow(T0 + 257, None)) == [1_000, 2_000, 65_536]
+    assert proposed(RecordWindow(None, T0 + 255)) == [0]

@@ -37,6 +37,11 @@ _Item = TypeVar("_Item")
 #: Unbounded ends of a window, UTC ms (``sequenced_at`` is a u64, §3.1).
 _EARLIEST: Final = 0
 _LATEST: Final = (1 << 63) - 1
+#: Where a stored checkpoint's ``proposed_at`` (u64, big-endian) lies in its item, 1-based as
+#: SQLite's ``substr`` counts: after the line id, the proposer, the number and both heads
+#: (record-format.md §8). Big-endian bytes compare as the numbers do, so the window is a
+#: range on them and checkpoints outside it are never decoded.
+_PROPOSED_AT: Final = 1 + 64 + 1 + 8 + 2 * (8 + 64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +143,9 @@ def read_record(
                 db,
                 Checkpoint.decode,
                 "checkpoint",
-                "SELECT item FROM checkpoints WHERE line_id = ?",
-                (line_id,),
+                "SELECT item FROM checkpoints WHERE line_id = ?"
+                " AND substr(item, ?, 8) BETWEEN ? AND ?",
+                (line_id, _PROPOSED_AT, *(bound.to_bytes(8, "big") for bound in window.bounds)),
             )
             if window.includes(checkpoint.body.proposed_at_ms)
         ]
