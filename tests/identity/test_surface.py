@@ -70,6 +70,8 @@ def test_station_surface() -> None:
         "StationExistsError",
         "StationHome",
         "UnlockedStation",
+        "dumpable",
+        "forbid_inspection",
         "serve",
     }
 
