@@ -86,6 +86,9 @@ def test_status_answers_the_lines(served: str) -> None:
                 "oldest_unreceipted": None,
                 "last_test_received": None,
                 "last_test_sent": None,
+                "last_ack_by": None,
+                "last_ack_seq": None,
+                "last_ack_at": None,
             }
         ],
         "alarms": [],

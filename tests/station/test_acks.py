@@ -79,6 +79,11 @@ def test_an_acknowledgement_reaches_the_sender_with_the_operators_name(
     assert (ack["operator"], ack["note"]) == ("Col. Ivanov", "передано")
     listed = hotline("--home", a.home, "acks").stdout
     assert "moscow #1" in listed and "acknowledged by Col. Ivanov" in listed
+    (line,) = a.cli_status()["lines"]
+    assert (line["last_ack_by"], line["last_ack_seq"]) == ("Col. Ivanov", 1)
+    assert line["last_ack_at"] == ack["acknowledged_at"]
+    shown = hotline("--home", a.home, "status").stdout
+    assert "moscow: our #1 last acknowledged by Col. Ivanov at" in shown
 
     # The ACK is in the record both stations hold and anyone can verify.
     wait_until(lambda: not b.client().outbox(), 20, "the ACK receipted")
@@ -86,6 +91,13 @@ def test_an_acknowledgement_reaches_the_sender_with_the_operators_name(
     assert shown_record["valid"] is True
     texts = [m["text"] for m in shown_record["messages"]]
     assert "ACK of #1 by Col. Ivanov: передано" in texts
+
+    # The sender still shows who acknowledged after a restart (read back from its store).
+    stop_all(a)
+    a.serve()
+    wait_until(lambda: a.api_status() is not None, 20, "jerusalem again")
+    (line,) = a.cli_status()["lines"]
+    assert (line["last_ack_by"], line["last_ack_seq"]) == ("Col. Ivanov", 1)
     stop_all(a, b)
 
 

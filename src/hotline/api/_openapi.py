@@ -117,6 +117,9 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "oldest_unreceipted",
             "last_test_received",
             "last_test_sent",
+            "last_ack_by",
+            "last_ack_seq",
+            "last_ack_at",
         ],
         "properties": {
             "peer": {"type": "string"},
@@ -144,6 +147,13 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "oldest_unreceipted": {**_TIME, "nullable": True},
             "last_test_received": {**_TIME, "nullable": True},
             "last_test_sent": {**_TIME, "nullable": True},
+            "last_ack_by": {
+                "type": "string",
+                "nullable": True,
+                "description": "who at the peer last acknowledged one of our messages",
+            },
+            "last_ack_seq": {"type": "integer", "minimum": 1, "nullable": True},
+            "last_ack_at": {**_TIME, "nullable": True},
         },
     },
     "Status": {

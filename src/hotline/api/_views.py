@@ -50,6 +50,9 @@ class LineView:
         oldest_unreceipted: when the oldest of them was queued, or ``None``.
         last_test_received: when the peer's latest test message arrived, or ``None``.
         last_test_sent: when our latest test message to it was queued, or ``None``.
+        last_ack_by: who, at the peer, last acknowledged one of our messages, or ``None``.
+        last_ack_seq: the sequence number of that message of ours.
+        last_ack_at: when they acknowledged it, by their clock, or ``None``.
     """
 
     peer: str
@@ -69,6 +72,9 @@ class LineView:
     oldest_unreceipted: str | None = None
     last_test_received: str | None = None
     last_test_sent: str | None = None
+    last_ack_by: str | None = None
+    last_ack_seq: int | None = None
+    last_ack_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

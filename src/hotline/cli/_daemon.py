@@ -21,6 +21,7 @@ from hotline.station import forbid_inspection
 from hotline.station import serve as serve_station
 
 from ._alarms import alarm_line
+from ._messages import printable
 from ._options import PassphraseFd, PassphraseFile, root_options
 
 _STATE_STYLES = {"up": "bold green", "down": "bold red", "connecting": "yellow"}
@@ -71,6 +72,12 @@ def status(
         return
     # A script or a pipe gets whole lines, not a table cut to 80 columns.
     Console(width=None if sys.stdout.isatty() else 200).print(status_table(answer))
+    for line in lines:
+        if line.get("last_ack_by") is not None:
+            typer.echo(
+                f"{line['peer']}: our #{line.get('last_ack_seq')} last acknowledged by"
+                f" {printable(str(line['last_ack_by']))} at {line.get('last_ack_at')}"
+            )
     alarms = [AlarmView.from_json(alarm) for alarm in answer.get("alarms", [])]
     if alarms:
         typer.echo(f"{len(alarms)} open alarm{'s' if len(alarms) > 1 else ''} (hotline alarms):")

@@ -70,7 +70,6 @@ from hotline.record import (
     Checkpoint,
     Direction,
     Envelope,
-    EnvelopeHeader,
     Nack,
     Receipt,
     Signer,
@@ -127,9 +126,7 @@ class Watcher(Protocol):
     def alarm(self, kind: AlarmKind, peer: str, text: str) -> None:
         """Something is wrong with the line to ``peer``: raise the alarm."""
 
-    def delivered(
-        self, peer: str, stored: Sequence[tuple[str, EnvelopeHeader]], at_ms: int
-    ) -> None:
+    def delivered(self, peer: str, stored: Sequence[tuple[str, Envelope]], at_ms: int) -> None:
         """The peer's envelopes were stored at ``at_ms`` (with their message ids)."""
 
 
@@ -599,9 +596,7 @@ class _SessionRun:
             )
 
         receipt = await courier.call(deliver)
-        courier.watch.delivered(
-            courier.peer, [(i, e.header) for i, e in zip(ids, envelopes, strict=True)], now_ms
-        )
+        courier.watch.delivered(courier.peer, list(zip(ids, envelopes, strict=True)), now_ms)
         crashpoint("deliver.after_commit")
         assert self._exchange is not None
         self._exchange.committed(peer_direction, envelopes[-1].seq)

@@ -288,6 +288,7 @@ class Daemon:
             view = _view(line.status())
             queued, oldest = self._watch.outbox.get(line.name, (0, None))
             last_in, last_out = self._watch.last_tests(line.name)
+            ack = self._watch.last_ack(line.name)
             lines.append(
                 dataclasses.replace(
                     view,
@@ -295,6 +296,9 @@ class Daemon:
                     oldest_unreceipted=_iso_ms(oldest),
                     last_test_received=_iso_ms(last_in),
                     last_test_sent=_iso_ms(last_out),
+                    last_ack_by=None if ack is None else ack.operator,
+                    last_ack_seq=None if ack is None else ack.seq,
+                    last_ack_at=None if ack is None else _iso_ms(ack.at_ms),
                 )
             )
         return StationStatus(

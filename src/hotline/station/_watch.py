@@ -21,7 +21,7 @@ from typing import Final, TypeVar
 
 from hotline.line import LineState, LineStatus
 from hotline.logfmt import log_event
-from hotline.record import EnvelopeHeader, Kind, Precedence
+from hotline.record import AckBody, Envelope, Kind, Precedence
 from hotline.store import Messages, Queued, StoreError, StoreThread, ToQueue
 from hotline.watch import (
     Alarm,
@@ -68,6 +68,16 @@ def _queue_test(messages: Messages, *, item: ToQueue, now_ms: int) -> list[Queue
 
 def _receipted(messages: Messages, *, message_id: str) -> bool:
     return messages.receipted(message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LastAck:
+    """The peer's latest acknowledgement: who, of our message number what, when (their
+    clock, UTC ms)."""
+
+    operator: str
+    seq: int
+    at_ms: int
 
 
 @dataclass(slots=True)
@@ -125,6 +135,8 @@ class StationWatch:
         self._last_test_in: dict[str, int] = {}
         #: Our latest test message to each peer.
         self._test_out: dict[str, _TestSent] = {}
+        #: The latest acknowledgement each peer's operator sent us.
+        self._last_ack: dict[str, LastAck] = {}
         #: The lines a test message was ever queued on (before this start, too).
         self._tested: set[bytes] = set()
         #: The conditions each alarm of a peer stands for ("in", "out" for tests).
@@ -155,13 +167,17 @@ class StationWatch:
         if announced is not None:
             self._announce(announced)
 
-    def delivered(
-        self, peer: str, stored: Sequence[tuple[str, EnvelopeHeader]], at_ms: int
-    ) -> None:
-        """The peer's envelopes were stored: note its tests, call people for urgent messages."""
-        for message_id, header in stored:
+    def delivered(self, peer: str, stored: Sequence[tuple[str, Envelope]], at_ms: int) -> None:
+        """The peer's envelopes were stored: note its tests and acknowledgements, call people
+        for urgent messages."""
+        for message_id, envelope in stored:
+            header = envelope.header
             if header.kind is Kind.TEST:
                 self._last_test_in[peer] = at_ms
+            elif isinstance(envelope.body, AckBody):
+                self._last_ack[peer] = LastAck(
+                    envelope.body.operator, envelope.body.acked.seq, header.sequenced_at_ms
+                )
             elif header.kind is Kind.MESSAGE and header.precedence in _CALLING:
                 self._expect_ack(message_id, peer, header.precedence, header.seq, at_ms)
                 command = self._config.hook("on_message")
@@ -184,6 +200,10 @@ class StationWatch:
     def resumed(self, peer: str) -> None:
         """The operator lifted the line's halts."""
         self.board.clear(AlarmKind.HALTED, peer, _now_ms())
+
+    def last_ack(self, peer: str) -> LastAck | None:
+        """The latest acknowledgement of one of our messages by the peer's operator."""
+        return self._last_ack.get(peer)
 
     def last_tests(self, peer: str) -> tuple[int | None, int | None]:
         """When the peer's latest test message arrived, and when our latest to it was queued."""
@@ -209,6 +229,9 @@ class StationWatch:
         since = now - ESCALATION_MEMORY_MS
         self._last_test_in = await self._call(lambda messages: messages.last_tests()) or {}
         self._tested = await self._call(lambda messages: messages.lines_tested()) or set()
+        acks = await self._call(lambda messages: messages.acks_received(latest_only=True))
+        for ack in acks or ():
+            self._last_ack[ack.peer] = LastAck(ack.operator, ack.seq, ack.acked_at_ms)
         awaiting = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
         for message_id, peer, seq, precedence, stored_at in awaiting or ():
             self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)

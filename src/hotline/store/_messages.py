@@ -532,8 +532,11 @@ class Messages:
                 (int(Kind.MESSAGE), int(Precedence.IMMEDIATE), since_ms, ACK_KEY_PREFIX),
             ).fetchall()
 
-    def acks_received(self, peer: str | None = None) -> list[AckReceived]:
-        """Return the peer operators' acknowledgements of our messages, as they arrived.
+    def acks_received(
+        self, peer: str | None = None, *, latest_only: bool = False
+    ) -> list[AckReceived]:
+        """Return the peer operators' acknowledgements of our messages, as they arrived (only
+        each peer's latest, if ``latest_only``).
 
         Raises:
             StoreError: the store cannot be read.
@@ -542,8 +545,10 @@ class Messages:
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
                 f"SELECT peer, stored_at_ms, {ENVELOPE_COLUMNS} FROM envelopes"  # noqa: S608
-                " WHERE incoming = 1 AND kind = 3 AND (?1 IS NULL OR peer = ?1) ORDER BY rowid",
-                (peer,),
+                " WHERE incoming = 1 AND kind = 3 AND (?1 IS NULL OR peer = ?1) AND (NOT ?2"
+                " OR rowid IN (SELECT max(rowid) FROM envelopes WHERE incoming = 1 AND kind = 3"
+                " GROUP BY peer)) ORDER BY rowid",
+                (peer, latest_only),
             ).fetchall()
             result = []
             for name, stored_at, *place in rows:
