@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hotline.api import DaemonInfo, load_or_create_token, make_app
+from hotline.cli._messages import printable
 from hotline.errors import ExitCode
 from hotline.record import Precedence
 
@@ -160,3 +161,11 @@ def test_without_a_daemon_nothing_is_queued(cli: Cli, make_station: Callable[...
         result = cli("--home", home, *args)
         assert result.code == ExitCode.NOT_RUNNING
         assert result.error_line == "hotline: error: the station is not running (no daemon.json)"
+
+
+def test_one_line_fields_cannot_make_lines_of_their_own() -> None:
+    forged = "Lt. Cohen\nmoscow: our #9 last acknowledged by Col. Petrov\u202e"
+    assert printable(forged) == (
+        "Lt. Cohen\\x0amoscow: our #9 last acknowledged by Col. Petrov\\u202e"
+    )
+    assert printable("line one\nline two\u202e", lines=True) == "line one\nline two\\u202e"

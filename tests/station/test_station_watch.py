@@ -3,6 +3,7 @@ sees again after acknowledging, and a flood of urgent messages escalates rather 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -13,9 +14,10 @@ from typing import Any, cast
 import pytest
 
 from hotline.record import Precedence
+from hotline.station import _watch as _station_watch
 from hotline.station._config import WatchConfig
 from hotline.station._hooks import HookCommand, HookRunner
-from hotline.station._watch import StationWatch
+from hotline.station._watch import StationWatch, scheduled_test_key
 from hotline.store import StoreThread, ToQueue
 from hotline.watch import AlarmKind, _escalations
 
@@ -148,9 +150,15 @@ async def test_a_restart_sends_this_intervals_test_only_on_a_line_tested_before(
     await watch._send_tests(now)
     await watch._send_tests(now + 1)  # this interval's is queued once
     slot = now // interval
-    assert store.keys == ([f"test {line_id[:16].hex()} {slot}"] if tested_before else [])
+    assert store.keys == ([scheduled_test_key(line_id, "moscow", slot)] if tested_before else [])
     await watch._send_tests((slot + 1) * interval)  # the next interval's goes on every line
-    assert store.keys[-1] == f"test {line_id[:16].hex()} {slot + 1}"
+    assert store.keys[-1] == scheduled_test_key(line_id, "moscow", slot + 1)
+
+
+def test_a_card_paired_again_under_another_name_gets_its_own_test_keys() -> None:
+    line_id = bytes(range(64))
+    keys = {scheduled_test_key(line_id, name, 10**12) for name in ("moscow", "moskva", "m" * 64)}
+    assert len(keys) == 3 and all(len(key) <= 64 and key.startswith("test ") for key in keys)
 
 
 async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_messages() -> None:
@@ -161,18 +169,90 @@ async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_mes
         (f"{seq:032x}", "moscow", seq, int(Precedence.FLASH), now - 2 * after + seq)
         for seq in range(1, 8)
     ] + [(f"{99:032x}", "moscow", 99, int(Precedence.FLASH), now - after // 2)]
-    fired: list[str] = []
+    # a message from a station unpaired since: nobody can acknowledge it any more
+    store.awaiting.append((f"{7:032x}" * 2, "minsk", 1, int(Precedence.FLASH), now - 2 * after))
+    fired: list[tuple[str, list[str]]] = []
     hooks = {name: HookCommand((f"/usr/local/bin/{name}",)) for name in ("alarm", "escalation")}
     watch = _watch(WatchConfig(on_alarm=hooks["alarm"], on_escalation=hooks["escalation"]))
     watch._store = cast(StoreThread, store)
-    watch._hooks.fire = lambda command, args, env: fired.append(env["HOTLINE_EVENT"])  # type: ignore[method-assign]
+    watch._line_ids = lambda: {"moscow": bytes(64)}
+    watch._hooks.fire = lambda command, args, env: fired.append((env["HOTLINE_EVENT"], args))  # type: ignore[method-assign]
     await watch._restore(now)
     (alarm,) = watch.board.alarms()
-    assert alarm.kind is AlarmKind.UNACKNOWLEDGED and alarm.active
+    assert alarm.kind is AlarmKind.UNACKNOWLEDGED and alarm.active and alarm.peer == "moscow"
     assert alarm.text.startswith("7 FLASH or IMMEDIATE message(s) from moscow")
-    assert fired == ["alarm"]  # one alarm announced; on_escalation not run again per message
+    # one person called for the peer (its oldest message: perhaps never escalated, as the
+    # station was down), one alarm announced; not one call per message
+    assert [event for event, _ in fired] == ["escalation", "alarm"]
+    assert fired[0][1] == [f"{1:032x}", "moscow", "flash", "1"]
     # the recent one still has its time, then escalates on its own
     assert len(watch._escalations) == 1
     for seq in range(1, 8):
         watch.acknowledged(f"{seq:032x}")
     assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+
+
+def test_unpairing_a_peer_ends_what_stood_for_it() -> None:
+    watch = _watch()
+    paired = {"moscow": bytes(64), "minsk": bytes(range(64))}
+    watch._line_ids = lambda: paired
+    now = 1_800_000_000_000
+    stored = [
+        (
+            f"{e.seq:032x}",
+            dataclasses.replace(
+                e, header=dataclasses.replace(e.header, precedence=Precedence.FLASH)
+            ),
+        )
+        for e in build_chain(2)
+    ]
+    watch.delivered("moscow", stored[:1], now)
+    watch.delivered("minsk", [(f"{9:032x}", stored[1][1])], now)
+    after = round(WatchConfig().escalate_after_s * 1000)
+    watch._escalate(watch._escalations.due(now + after), now + after)
+    watch._condition(AlarmKind.LINE_DOWN, "moscow", "in", "line to moscow down for 31 s", now)
+    assert {(a.kind, a.peer) for a in watch.board.alarms() if a.active} == {
+        (AlarmKind.UNACKNOWLEDGED, "moscow"),
+        (AlarmKind.UNACKNOWLEDGED, "minsk"),
+        (AlarmKind.LINE_DOWN, "moscow"),
+    }
+    del paired["moscow"]
+    watch._forget_unpaired(now + after + 1)
+    assert {(a.kind, a.peer) for a in watch.board.alarms() if a.active} == {
+        (AlarmKind.UNACKNOWLEDGED, "minsk")
+    }
+    # over, still listed until acknowledged; nothing of moscow's escalates or stands again
+    assert {a.peer for a in watch.board.alarms()} == {"moscow", "minsk"}
+    assert "moscow" not in watch._escalated and not watch._conditions.get(
+        (AlarmKind.LINE_DOWN, "moscow")
+    )
+
+
+async def test_a_watch_that_keeps_failing_raises_its_own_alarm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_station_watch, "TICK", 0.001)
+    watch = _watch()
+    failing = True
+
+    async def tick(next_clock_check: float) -> float:
+        if failing:
+            raise RuntimeError("store thread gone")
+        return next_clock_check
+
+    async def restore(now: int) -> None:
+        return None
+
+    monkeypatch.setattr(watch, "_tick", tick)
+    monkeypatch.setattr(watch, "_restore", restore)
+    task = asyncio.create_task(watch.run())
+    try:
+        while not watch.board.standing(AlarmKind.WATCH_FAILED, None):
+            await asyncio.sleep(0.001)
+        (alarm,) = watch.board.alarms()
+        assert alarm.level == "flash" and "failed 3 times in a row" in alarm.text
+        failing = False
+        while watch.board.standing(AlarmKind.WATCH_FAILED, None):
+            await asyncio.sleep(0.001)
+    finally:
+        task.cancel()

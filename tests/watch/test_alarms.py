@@ -45,6 +45,7 @@ def test_every_kind_has_its_level() -> None:
         AlarmKind.HALTED: AlarmLevel.FLASH,
         AlarmKind.RECORD: AlarmLevel.FLASH,
         AlarmKind.UNACKNOWLEDGED: AlarmLevel.FLASH,
+        AlarmKind.WATCH_FAILED: AlarmLevel.FLASH,
         AlarmKind.LINE_DOWN: AlarmLevel.IMMEDIATE,
         AlarmKind.TEST_OVERDUE: AlarmLevel.IMMEDIATE,
         AlarmKind.CLOCK_SKEW: AlarmLevel.IMMEDIATE,
@@ -58,6 +59,7 @@ def test_every_kind_has_its_level() -> None:
         "clock_skew",
         "clock_unsynced",
         "unacknowledged",
+        "watch_failed",
     ]
 
 
@@ -119,11 +121,31 @@ def test_a_flapping_line_reopens_its_alarm_silently() -> None:
     assert board.raise_alarm(DOWN, "moscow", "down", 0) is not None
     for second in range(1, 100):
         board.clear(DOWN, "moscow", second * 1_000)
-        board.ack(1, "olga", second * 1_000 + 1)
         assert board.raise_alarm(DOWN, "moscow", f"down {second}", second * 1_000 + 500) is None
     (alarm,) = board.alarms(include_closed=True)
     assert (alarm.id, alarm.count, alarm.text, alarm.active) == (1, 100, "down 99", True)
-    assert (alarm.acked_by, alarm.acked_at_ms) == (None, None)  # reopened: to acknowledge again
+
+
+def test_an_acknowledged_alarm_that_comes_back_is_announced_again() -> None:
+    board = AlarmBoard(max_new_per_minute=3)
+    board.raise_alarm(DOWN, "moscow", "down", 0)
+    board.clear(DOWN, "moscow", 1_000)
+    board.ack(1, "olga", 1_001)  # olga takes it for over
+    back = board.raise_alarm(DOWN, "moscow", "down again", 2_000)
+    assert back is not None and back.id == 1 and back.count == 2 and back.active
+    assert (back.acked_by, back.acked_at_ms) == (None, None)  # to acknowledge again
+    # acknowledged while it stands, it is folded: the acknowledgement covers it
+    board.ack(1, "olga", 2_001)
+    assert board.raise_alarm(DOWN, "moscow", "still down", 2_002) is None
+    # a flapping line is announced once per acknowledgement, within the rate limit
+    announced = 0
+    for second in range(3, 10):
+        board.clear(DOWN, "moscow", second * 1_000)
+        board.ack(1, "olga", second * 1_000 + 1)
+        announced += board.raise_alarm(DOWN, "moscow", "down", second * 1_000 + 500) is not None
+    assert announced == 1  # 0 and 2 s announced already: three a minute
+    assert board.suppressed_count == 6
+    assert board.alarms()[0].count == 10
 
 
 def test_the_repeat_window_boundary() -> None:
@@ -249,6 +271,27 @@ def test_the_board_drops_closed_then_cleared_never_standing() -> None:
         board.ack(1, "olga", 15)
 
 
+def test_the_board_keeps_flash_alarms_nobody_acknowledged() -> None:
+    board = AlarmBoard(keep=2, repeat_window_ms=10)
+    for i in range(4):
+        board.raise_alarm(AlarmKind.RECORD, f"p{i}", "record damaged", i)
+        board.clear(AlarmKind.RECORD, f"p{i}", i)
+    board.raise_alarm(DOWN, "p0", "down", 10)
+    board.clear(DOWN, "p0", 11)
+    board.raise_alarm(DOWN, "p1", "down", 12)  # the cleared line_down goes, not the records
+    assert [a.id for a in board.alarms(include_closed=True)] == [6, 4, 3, 2, 1]
+    board.ack(1, "olga", 13)
+    board.raise_alarm(DOWN, "p2", "down", 14)  # acknowledged: now it may go
+    assert [a.id for a in board.alarms(include_closed=True)] == [7, 6, 4, 3, 2]
+    # past ten times keep, even those go, oldest first
+    for i in range(4, 30):
+        board.raise_alarm(AlarmKind.RECORD, f"p{i}", "record damaged", 20 + i)
+        board.clear(AlarmKind.RECORD, f"p{i}", 20 + i)
+    held = board.alarms(include_closed=True)
+    assert len(held) == 20
+    assert 2 not in {a.id for a in held} and {7, 6} <= {a.id for a in held}
+
+
 def test_a_trimmed_alarm_raised_again_within_the_window_is_not_announced() -> None:
     board = AlarmBoard(keep=1, repeat_window_ms=1_000)
     board.raise_alarm(DOWN, "p0", "down", 0)
@@ -266,7 +309,7 @@ def test_a_trimmed_alarm_raised_again_within_the_window_is_not_announced() -> No
 # --- The property: announcements per (kind, peer) are a repeat window apart; memory bounded ---
 
 # few (kind, peer) pairs, so that the same ones come back within a window
-_KINDS = st.sampled_from([AlarmKind.LINE_DOWN, AlarmKind.CLOCK_UNSYNCED])
+_KINDS = st.sampled_from([AlarmKind.LINE_DOWN, AlarmKind.CLOCK_UNSYNCED, AlarmKind.RECORD])
 _PEERS = st.sampled_from(["moscow", None])
 _OPS = st.lists(
     st.tuples(
@@ -307,6 +350,8 @@ def test_announcements_are_spaced_and_the_board_bounded(
     board = AlarmBoard(repeat_window_ms=window, keep=keep, max_new_per_minute=per_minute)
     now = 0
     last_announced: dict[tuple[AlarmKind, str | None], int] = {}
+    #: The keys an operator acknowledged an alarm of since their last announcement.
+    acked: set[tuple[AlarmKind, str | None]] = set()
     announced_at: list[int] = []
     ids: set[int] = set()
     for op, kind, peer, step, alarm_id in ops:
@@ -315,25 +360,31 @@ def test_announcements_are_spaced_and_the_board_bounded(
             alarm = board.raise_alarm(kind, peer, "text", now)
             if alarm is not None:
                 key = (kind, peer)
-                assert key not in last_announced or now - last_announced[key] >= window
+                spaced = key not in last_announced or now - last_announced[key] >= window
+                assert spaced or key in acked
+                acked.discard(key)
                 last_announced[key] = now
-                announced_at.append(now)
-                assert alarm.id not in ids
+                if alarm.level is not AlarmLevel.FLASH:
+                    announced_at.append(now)
+                assert alarm.id not in ids or alarm.count > 1  # new, or reopened
         elif op == "clear":
             board.clear(kind, peer, now)
         elif alarm_id in {a.id for a in board.alarms(include_closed=True)}:
-            assert board.ack(alarm_id, "olga", now).acknowledged
+            alarm = board.ack(alarm_id, "olga", now)
+            assert alarm.acknowledged
+            acked.add((alarm.kind, alarm.peer))
         else:  # never made, or trimmed
             with pytest.raises(UnknownAlarmError):
                 board.ack(alarm_id, "olga", now)
         held = board.alarms(include_closed=True)
         ids |= {a.id for a in held}
         standing = sum(a.active for a in held)
-        assert len(held) <= max(keep, standing)
+        kept = sum(a.level is AlarmLevel.FLASH and not a.acknowledged for a in held)
+        assert len(held) <= max(keep, standing + kept)
+        assert len(held) <= max(10 * keep, standing)
         assert [a.id for a in held] == sorted((a.id for a in held), reverse=True)
         assert all(board.standing(a.kind, a.peer) == a for a in held if a.active)
         assert sum(t > now - 60_000 for t in announced_at) <= per_minute
-    assert len(announced_at) + board.suppressed_count <= max(ids, default=0)
 
 
 # --- A line's watch -----------------------------------------------------------------------------

@@ -30,6 +30,15 @@ def test_an_acknowledged_message_never_escalates() -> None:
     assert [d.message_id for d in escalations.due(MINUTES_5 + 5)] == ["b" * 32]
 
 
+def test_an_unpaired_peers_messages_no_longer_escalate() -> None:
+    escalations = Escalations(after_ms=MINUTES_5)
+    escalations.expect("a" * 32, peer="moscow", precedence="flash", seq=1, received_at_ms=0)
+    escalations.expect("b" * 32, peer="minsk", precedence="flash", seq=1, received_at_ms=0)
+    assert [w.message_id for w in escalations.forget("moscow")] == ["a" * 32]
+    assert escalations.forget("moscow") == []
+    assert [d.peer for d in escalations.due(MINUTES_5)] == ["minsk"]
+
+
 def test_the_same_message_is_expected_once() -> None:
     escalations = Escalations(after_ms=10)
     escalations.expect("a" * 32, peer="p", precedence="flash", seq=1, received_at_ms=0)

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from hotline import __version__
 from hotline.constants import MAX_TEXT_LEN
+from hotline.watch import AlarmKind
 
 from ._requests import MAX_BATCH_BODY, MAX_BATCH_MESSAGES, MAX_IDEMPOTENCY_KEY_LEN
 from ._views import PRECEDENCES
@@ -311,15 +312,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "id": {"type": "integer", "minimum": 1},
             "kind": {
                 "type": "string",
-                "enum": [
-                    "line_down",
-                    "test_overdue",
-                    "halted",
-                    "record",
-                    "clock_skew",
-                    "clock_unsynced",
-                    "unacknowledged",
-                ],
+                "enum": [str(kind) for kind in AlarmKind],
             },
             "level": {"type": "string", "enum": ["flash", "immediate", "routine"]},
             "peer": {"type": "string", "nullable": True},

@@ -267,7 +267,7 @@ class AlarmView(_View):
     Attributes:
         id: its number on this station (for ``alarms ack``).
         kind: ``line_down``, ``test_overdue``, ``halted``, ``record``, ``clock_skew``,
-            ``clock_unsynced`` or ``unacknowledged``.
+            ``clock_unsynced``, ``unacknowledged`` or ``watch_failed``.
         level: ``flash``, ``immediate`` or ``routine``.
         peer: the line it concerns, or ``None`` (this station's clock).
         text: one line for a person.

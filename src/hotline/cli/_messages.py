@@ -66,8 +66,12 @@ PeerFilter = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON list for scripts.")]
 
 
-def printable(text: str) -> str:
-    """Return ``text`` with control, format and separator characters escaped, for display."""
+def printable(text: str, *, lines: bool = False) -> str:
+    """Return ``text`` with control, format and separator characters escaped, for display.
+
+    Newlines are escaped too unless ``lines`` (a message's text): a one-line field a peer
+    wrote (an operator's name, a note) must not make up lines of its own in our output.
+    """
     return "".join(
         (
             f"\\x{ord(c):02x}"
@@ -76,7 +80,7 @@ def printable(text: str) -> str:
             if ord(c) < 0x10000
             else f"\\U{ord(c):08x}"
         )
-        if unicodedata.category(c) in _ESCAPED_CATEGORIES and c != "\n"
+        if unicodedata.category(c) in _ESCAPED_CATEGORIES and not (lines and c == "\n")
         else c
         for c in text
     )
@@ -224,7 +228,7 @@ def _print_received(message: InboxView) -> None:
         f"--- {message.peer} #{message.seq} {message.precedence.upper()}{kind}"
         f"  sent {message.sent_at}  received {message.received_at}  id {message.id}{acked}"
     )
-    typer.echo(printable(message.text))
+    typer.echo(printable(message.text, lines=True))
 
 
 def _print_json(messages: Sequence[OutboxView | InboxView]) -> None:

@@ -10,7 +10,6 @@ process of the same user without ``CAP_SYS_PTRACE``, and never dumps its core.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import resource
 import sys
 from typing import Final
@@ -21,7 +20,9 @@ PR_GET_DUMPABLE: Final = 3
 
 
 def _prctl(option: int, value: int) -> int:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    # The process's own symbols, libc's among them: ctypes.util.find_library would run
+    # ldconfig or a compiler with our environment, the passphrase perhaps in it.
+    libc = ctypes.CDLL(None, use_errno=True)
     result: int = libc.prctl(option, value, 0, 0, 0)
     return result
 

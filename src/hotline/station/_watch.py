@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -46,6 +47,9 @@ CLOCK_CHECK_INTERVAL: Final = 60.0
 #: Unacknowledged messages older than this at a restart no longer escalate (they did, or
 #: the office knows): a day, milliseconds.
 ESCALATION_MEMORY_MS: Final = 86_400_000
+#: This many failed looks in a row raise the ``watch_failed`` alarm (one may be a passing
+#: store error; three mean alarms, tests and escalations may have stopped).
+FAILURES_TO_ALARM: Final = 3
 _LOG_LEVELS: Final = {
     AlarmLevel.FLASH: logging.CRITICAL,
     AlarmLevel.IMMEDIATE: logging.ERROR,
@@ -64,6 +68,17 @@ def _now_ms() -> int:
 
 def _queue_test(messages: Messages, *, item: ToQueue, now_ms: int) -> list[Queued]:
     return messages.queue_many([item], now_ms=now_ms)
+
+
+def scheduled_test_key(line_id: bytes, peer: str, slot: int) -> str:
+    """The idempotency key of the test message of interval ``slot`` on a pairing.
+
+    A space, as no client's key holds one; a digest of the line and the peer's name, as a
+    name may be 64 bytes long (keys are at most 64) and a card paired again under another
+    name must not collide with the test it sent under the first (that is another message).
+    """
+    pairing = hashlib.sha512(line_id + peer.encode("utf-8")).digest()[:16]
+    return f"test {pairing.hex()} {slot}"
 
 
 def _receipted(messages: Messages, *, message_id: str) -> bool:
@@ -216,13 +231,31 @@ class StationWatch:
         """Restore what the store knows, then look at the lines every second, for ever."""
         await self._restore(_now_ms())
         next_clock_check = 0.0
+        failures = 0
         while True:
             try:
                 next_clock_check = await self._tick(next_clock_check)
             except Exception as exc:  # a bug in one look must not blind the station for good
-                log_event(_log, logging.CRITICAL, "watch failed", error=repr(exc))
+                failures += 1
+                log_event(_log, logging.CRITICAL, "watch failed", error=repr(exc), times=failures)
                 _log.debug("watch failed", exc_info=True)
+                if failures == FAILURES_TO_ALARM:
+                    self._failing(
+                        f"the station's watch failed {failures} times in a row ({exc!r}):"
+                        " alarms, test messages and escalations may have stopped; see the log"
+                    )
+            else:
+                if failures >= FAILURES_TO_ALARM:
+                    self._failing(None)
+                failures = 0
             await asyncio.sleep(TICK)
+
+    def _failing(self, text: str | None) -> None:
+        """Raise or clear ``watch_failed``; the board may be what fails, so never raise."""
+        try:
+            self._condition(AlarmKind.WATCH_FAILED, None, "tick", text, _now_ms())
+        except Exception as exc:
+            log_event(_log, logging.CRITICAL, "watch cannot raise its alarm", error=repr(exc))
 
     async def _restore(self, now: int) -> None:
         """Take up what the store remembers: tests, and messages still unacknowledged."""
@@ -233,14 +266,17 @@ class StationWatch:
         for ack in acks or ():
             self._last_ack[ack.peer] = LastAck(ack.operator, ack.seq, ack.acked_at_ms)
         awaiting = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
+        paired = self._line_ids()
         for message_id, peer, seq, precedence, stored_at in awaiting or ():
-            self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
+            if peer in paired:  # an unpaired peer's message can no longer be acknowledged
+                self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
         self._still_unacknowledged(self._escalations.due(now), now)
 
     async def _tick(self, next_clock_check: float) -> float:
         """Look once; return when the clock is next to be checked (monotonic seconds)."""
         now = _now_ms()
         self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
+        self._forget_unpaired(now)
         self._watch_lines(now)
         self._escalate(self._escalations.due(now), now)
         await self._send_tests(now)
@@ -248,6 +284,24 @@ class StationWatch:
             next_clock_check = time.monotonic() + CLOCK_CHECK_INTERVAL
             self._check_clock(now)
         return next_clock_check
+
+    def _forget_unpaired(self, now: int) -> None:
+        """A peer unpaired while serving: its line is gone and its messages can no longer be
+        acknowledged, so whatever stood for it is over (still listed until acknowledged)."""
+        paired = self._line_ids()
+        peers = {*self._escalated, *self._watches, *self._test_out}
+        peers |= {peer for _, peer in self._conditions if peer is not None}
+        for peer in peers - paired.keys():
+            self._escalations.forget(peer)
+            self._escalated.pop(peer, None)
+            self._watches.pop(peer, None)
+            self._test_out.pop(peer, None)
+            for key in [key for key in self._conditions if key[1] == peer]:
+                del self._conditions[key]
+            for alarm in self.board.alarms():
+                if alarm.peer == peer:
+                    self.board.clear(alarm.kind, peer, now)
+            log_event(_log, logging.INFO, "unpaired peer's alarms cleared", peer=peer)
 
     def _watch_lines(self, now: int) -> None:
         for status in self._lines():
@@ -287,15 +341,9 @@ class StationWatch:
 
     def _escalate(self, due: Sequence[Awaiting], now: int) -> None:
         """Call the next person for each message not acknowledged in time."""
-        command = self._config.hook("on_escalation")
         for waiting in due:
             self._escalated.setdefault(waiting.peer, set()).add(waiting.message_id)
-            if command is not None:
-                self._hooks.fire(
-                    command,
-                    [waiting.message_id, waiting.peer, waiting.precedence, str(waiting.seq)],
-                    {"HOTLINE_EVENT": "escalation"},
-                )
+            self._call_next_person(waiting)
             after = self._config.escalate_after_s
             self._raise(
                 AlarmKind.UNACKNOWLEDGED,
@@ -306,14 +354,17 @@ class StationWatch:
             )
 
     def _still_unacknowledged(self, overdue: Sequence[Awaiting], now: int) -> None:
-        """At a start, the messages whose time ran out before it: they escalated then (or the
-        station was down), so no hook runs again for each; one alarm per peer stands until
-        they are all acknowledged."""
+        """At a start, the messages whose time ran out before it. Each escalated then, or
+        the station was down when it should have: which, nobody knows. So one person is
+        called per peer (``on_escalation`` for its most urgent, oldest such message) rather
+        than one per message, and one alarm per peer stands until they are all
+        acknowledged."""
         by_peer: dict[str, list[Awaiting]] = {}
         for waiting in overdue:
             by_peer.setdefault(waiting.peer, []).append(waiting)
             self._escalated.setdefault(waiting.peer, set()).add(waiting.message_id)
         for peer, messages in by_peer.items():
+            self._call_next_person(min(messages, key=lambda w: (w.precedence != "flash", w.due_ms)))
             seqs = ", ".join(f"#{waiting.seq}" for waiting in messages[:5])
             more = ", …" if len(messages) > 5 else ""
             self._raise(
@@ -322,6 +373,16 @@ class StationWatch:
                 f"{len(messages)} FLASH or IMMEDIATE message(s) from {peer} not acknowledged"
                 f" since before this start ({seqs}{more}): see hotline inbox",
                 now,
+            )
+
+    def _call_next_person(self, waiting: Awaiting) -> None:
+        """Run ``on_escalation`` for a message, if the station names one."""
+        command = self._config.hook("on_escalation")
+        if command is not None:
+            self._hooks.fire(
+                command,
+                [waiting.message_id, waiting.peer, waiting.precedence, str(waiting.seq)],
+                {"HOTLINE_EVENT": "escalation"},
             )
 
     def _expect_ack(
@@ -346,8 +407,7 @@ class StationWatch:
         for peer, line_id in self._line_ids().items():
             if first_slot and line_id not in self._tested:
                 continue
-            # A space, as no client's key holds one; the line id, as a name may be 64 long.
-            key = f"test {line_id[:16].hex()} {slot}"
+            key = scheduled_test_key(line_id, peer, slot)
             latest = self._test_out.get(peer)
             if latest is None or latest.key != key:
                 text = (

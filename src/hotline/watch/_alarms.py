@@ -10,16 +10,22 @@ board keeps them for ``status`` and decides which ones are *announced* (logged l
 2. One that cleared less than ``repeat_window_ms`` ago is reopened (same id, its
    acknowledgement dropped), not announced again: a line an attacker makes flap every second
    yields one alarm with a count, not one a second. If that alarm was already trimmed from the
-   board (rule 5), the raise makes a new alarm, also unannounced.
+   board (rule 5), the raise makes a new alarm, also unannounced. But if an operator had
+   acknowledged it, the reopened alarm is announced (under rule 3's limit): whoever took it
+   for over must hear it is back, and a flapping line is announced again only as often as
+   someone acknowledges it.
 3. Otherwise a new alarm is made. It is announced unless ``max_new_per_minute`` alarms were
    already announced in the last 60 s; then it is only recorded (``suppressed``, shown in
    ``status``) and counted in :attr:`AlarmBoard.suppressed_count`. A FLASH alarm is always
    announced: there are few kinds of them per peer, each folded by rules 1 and 2, so a flood
    of lesser alarms can never hide one.
 4. Hence, with times that never go back, two announcements of the same (kind, peer) are at
-   least ``repeat_window_ms`` apart. (A clock stepped back only makes the board quieter.)
+   least ``repeat_window_ms`` apart, or have an operator's acknowledgement between them. (A
+   clock stepped back only makes the board quieter.)
 5. The board holds at most ``keep`` alarms: over that, the oldest closed ones (cleared and
-   acknowledged) go first, then the oldest cleared ones; a standing alarm is never dropped.
+   acknowledged) go first, then the oldest cleared ones below FLASH. A cleared FLASH alarm
+   nobody acknowledged (a damaged record, an urgent message) goes only past ``10 * keep``;
+   a standing alarm is never dropped.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ class AlarmKind(enum.StrEnum):
     CLOCK_UNSYNCED = "clock_unsynced"
     #: An incoming FLASH or IMMEDIATE message nobody acknowledged in time.
     UNACKNOWLEDGED = "unacknowledged"
+    #: The station's watch itself keeps failing: other alarms may not be raised.
+    WATCH_FAILED = "watch_failed"
 
 
 class AlarmLevel(enum.StrEnum):
@@ -69,6 +77,7 @@ DEFAULT_LEVELS: Final = MappingProxyType(
         AlarmKind.HALTED: AlarmLevel.FLASH,
         AlarmKind.RECORD: AlarmLevel.FLASH,
         AlarmKind.UNACKNOWLEDGED: AlarmLevel.FLASH,
+        AlarmKind.WATCH_FAILED: AlarmLevel.FLASH,
         AlarmKind.LINE_DOWN: AlarmLevel.IMMEDIATE,
         AlarmKind.TEST_OVERDUE: AlarmLevel.IMMEDIATE,
         AlarmKind.CLOCK_SKEW: AlarmLevel.IMMEDIATE,
@@ -85,6 +94,9 @@ RATE_WINDOW_MS: Final = 60_000
 _REPLACEMENT: Final = "\ufffd"
 #: The Unicode categories of those characters: controls, format (bidi), surrogates, breaks.
 _UNSHOWABLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+#: Cleared FLASH alarms nobody acknowledged are kept up to this many times ``keep`` (rule 5).
+_HOARD: Final = 10
 
 _Key = tuple[AlarmKind, str | None]
 
@@ -196,7 +208,7 @@ class AlarmBoard:
         text = _one_line(text)
         latest = self._alarms.get(self._latest.get(key, 0))
         if latest is not None and (latest.active or self._recent(latest.cleared_at_ms, now_ms)):
-            self._alarms[latest.id] = dataclasses.replace(
+            reopened = dataclasses.replace(
                 latest,
                 text=text,
                 last_at_ms=now_ms,
@@ -206,16 +218,14 @@ class AlarmBoard:
                 acked_by=latest.acked_by if latest.active else None,
                 acked_at_ms=latest.acked_at_ms if latest.active else None,
             )
-            return None
+            self._alarms[latest.id] = reopened
+            # Someone acknowledged it as over: they must hear that it is back.
+            if latest.active or not latest.acknowledged or not self._admit(latest.level, now_ms):
+                return None
+            return reopened
         quiet = latest is None and self._recent(self._trimmed_clears.pop(key, None), now_ms)
-        while self._announced and self._announced[0] <= now_ms - RATE_WINDOW_MS:
-            self._announced.popleft()
         level = DEFAULT_LEVELS[kind] if level is None else level
-        limited = (
-            not quiet
-            and level is not AlarmLevel.FLASH
-            and len(self._announced) >= self._max_new_per_minute
-        )
+        limited = not quiet and not self._admit(level, now_ms)
         alarm = Alarm(
             id=self._next_id,
             kind=kind,
@@ -230,13 +240,17 @@ class AlarmBoard:
         self._alarms[alarm.id] = alarm
         self._latest[key] = alarm.id
         self._trim()
-        if quiet:
-            return None
-        if limited:
+        return None if quiet or limited else alarm
+
+    def _admit(self, level: AlarmLevel, now_ms: int) -> bool:
+        """Rule 3: whether an alarm at ``level`` may be announced now (counted if so)."""
+        while self._announced and self._announced[0] <= now_ms - RATE_WINDOW_MS:
+            self._announced.popleft()
+        if level is not AlarmLevel.FLASH and len(self._announced) >= self._max_new_per_minute:
             self._suppressed_count += 1
-            return None
+            return False
         self._announced.append(now_ms)
-        return alarm
+        return True
 
     def clear(self, kind: AlarmKind, peer: str | None, now_ms: int) -> Alarm | None:
         """Record that the condition (kind, peer) ended; return the alarm it ended, if any."""
@@ -290,10 +304,27 @@ class AlarmBoard:
         return cleared_at_ms is not None and now_ms - cleared_at_ms < self._repeat_window_ms
 
     def _trim(self) -> None:
-        """Rule 5: drop the oldest closed, then the oldest cleared alarms beyond ``keep``."""
+        """Rule 5: beyond ``keep``, drop the oldest closed alarm, else the oldest cleared one
+        below FLASH; past ``10 * keep``, the oldest cleared one of any level."""
         while len(self._alarms) > self._keep:
-            victim = next((a for a in self._alarms.values() if not a.open), None) or next(
-                (a for a in self._alarms.values() if not a.active), None
+            victim = (
+                next((a for a in self._alarms.values() if not a.open), None)
+                or next(
+                    (
+                        a
+                        for a in self._alarms.values()
+                        if not a.active and a.level is not AlarmLevel.FLASH
+                    ),
+                    None,
+                )
+                or next(
+                    (
+                        a
+                        for a in self._alarms.values()
+                        if not a.active and len(self._alarms) > _HOARD * self._keep
+                    ),
+                    None,
+                )
             )
             if victim is None:
                 return

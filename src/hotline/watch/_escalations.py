@@ -66,6 +66,14 @@ class Escalations:
         """An operator acknowledged it: it will not escalate. Return whether it was waiting."""
         return self._waiting.pop(message_id, None) is not None
 
+    def forget(self, peer: str) -> list[Awaiting]:
+        """The peer was unpaired: its messages can no longer be acknowledged, so they no
+        longer escalate. Return those that were waiting."""
+        gone = [waiting for waiting in self._waiting.values() if waiting.peer == peer]
+        for waiting in gone:
+            del self._waiting[waiting.message_id]
+        return gone
+
     def due(self, now_ms: int) -> list[Awaiting]:
         """Those whose time ran out at ``now_ms``, oldest first; each is returned once."""
         expired = sorted(
