@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hotline.store import Messages, StoreError, StoreThread
+from hotline.record import Precedence
+from hotline.store import Chains, Messages, StoreError, StoreThread
+from hotline.store._db import transaction
 
-from .helpers import KEY
+from .helpers import KEY, LINE
 
 
 def test_calls_run_in_order_in_the_store_thread(db_path: Path) -> None:
@@ -73,3 +75,40 @@ def test_a_call_after_close_fails_at_once(db_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.submit(lambda messages: None).result(timeout=1)
+
+
+def test_a_long_read_aside_does_not_hold_up_commits(db_path: Path) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def queue(messages: Messages, key: str) -> str:
+        return messages.queue(
+            line_id=LINE,
+            peer="moscow",
+            precedence=Precedence.FLASH,
+            text="flash",
+            idempotency_key=key,
+            now_ms=1,
+        ).message.id
+
+    def export(chains: Chains) -> tuple[int, int, str]:
+        db = chains._db
+        with transaction(db, db_path, write=False):
+            before = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            started.set()
+            assert release.wait(5)
+            after = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        return before, after, threading.current_thread().name
+
+    with StoreThread.open(db_path, KEY) as thread:
+        thread.submit(lambda messages: queue(messages, "first")).result(timeout=5)
+        reading = thread.read_aside(export)
+        assert started.wait(5)
+        # the store's thread commits while the export reads: it waits for nothing
+        thread.submit(lambda messages: queue(messages, "second")).result(timeout=5)
+        release.set()
+        # the export saw one moment of the store, on a thread of its own
+        assert reading.result(timeout=5) == (1, 1, "hotline-store-reader")
+        with pytest.raises(RuntimeError, match="boom"):
+            thread.read_aside(lambda chains: (_ for _ in ()).throw(RuntimeError("boom"))).result(5)
+    with pytest.raises(StoreError, match="closed"):
+        thread.read_aside(export).result(timeout=1)

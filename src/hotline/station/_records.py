@@ -1,4 +1,5 @@
-"""Exports of a line's record: read and laid out (record-format.md §13) in the store's thread.
+"""Exports of a line's record: read and laid out (record-format.md §13) beside the store's
+thread, on a connection of their own.
 
 The daemon only reads and lays out; it does not verify. The operator's CLI verifies what it
 receives with the offline verifier (``hotline.verify``), so ``hotline record`` shows exactly
@@ -34,8 +35,9 @@ async def export_record(
     encoded_cards = (cards[0].encode(), cards[1].encode())
 
     def export(chains: Chains) -> bytes:
-        # In the store's thread, the layout too: 100,000 envelopes take most of a second to
-        # encode, which the event loop (every line's heartbeats) must not wait for.
+        # Beside the store's thread (which goes on committing), the layout too: 100,000
+        # envelopes take seconds to read and encode, which neither the event loop (every
+        # line's heartbeats) nor the line's deliveries must wait for.
         items = chains.record(line_id, window)
         envelopes = items.envelopes
         if query.redact_bodies:
@@ -51,6 +53,6 @@ async def export_record(
         )
 
     try:
-        return await asyncio.wrap_future(store.submit_chains(export))
+        return await asyncio.wrap_future(store.read_aside(export))
     except StoreError as exc:
         raise StoreUnavailableError(f"the record cannot be exported: {exc}") from None

@@ -88,6 +88,38 @@ class StoreThread:
         """
         return self._submit(lambda messages, chains: call(chains))
 
+    def read_aside(self, call: Callable[[Chains], T]) -> Future[T]:
+        """Run a long read, ``call(chains)``, on a connection and in a thread of its own.
+
+        WAL lets that connection read one moment of the store while this thread goes on
+        committing: exporting a year of a line must not hold up a FLASH message. ``call``
+        must only read (its own read transaction, as :meth:`Chains.record` opens).
+
+        Returns:
+            Its future: the result, or the exception ``call`` (or opening the store) raised.
+        """
+        future: Future[T] = Future()
+        if self._closed:
+            future.set_exception(StoreError(f"the store {self._path} is closed"))
+            return future
+
+        def read() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                db = connect(self._path)
+                try:
+                    result = call(Chains(db, self._path, self._cipher))
+                finally:
+                    db.close()
+            except BaseException as exc:  # handed to the caller, who reports it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=read, name="hotline-store-reader", daemon=True).start()
+        return future
+
     def _submit(self, call: Callable[[Messages, Chains], T]) -> Future[T]:
         future: Future[T] = Future()
         if self._closed:  # nobody would ever run it: say so rather than hang the caller
