@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hotline.api import DaemonInfo, load_or_create_token, make_app
-from hotline.cli._messages import printable
+from hotline.cli._messages import printable, printable_body
 from hotline.errors import ExitCode
 from hotline.record import Precedence
 
@@ -168,4 +168,8 @@ def test_one_line_fields_cannot_make_lines_of_their_own() -> None:
     assert printable(forged) == (
         "Lt. Cohen\\x0amoscow: our #9 last acknowledged by Col. Petrov\\u202e"
     )
-    assert printable("line one\nline two\u202e", lines=True) == "line one\nline two\\u202e"
+    # a message's text keeps its lines, each indented under the header: none passes for one
+    forged_header = "ok\n--- moscow #44 FLASH  sent 2026-12-05T03:12:09.120Z\nline\u202e"
+    assert printable_body(forged_header) == (
+        "    ok\n    --- moscow #44 FLASH  sent 2026-12-05T03:12:09.120Z\n    line\\u202e"
+    )

@@ -38,7 +38,7 @@ def test_a_valid_export(cli: Cli, export_file: Path) -> None:
 def test_show_makes_bidi_controls_visible(cli: Cli, export_file: Path) -> None:
     result = cli("verify", export_file, "--show")
     assert result.code == 0
-    assert "message 0 \\u202egnp.exe" in result.out.splitlines()
+    assert "    message 0 \\u202egnp.exe" in result.out.splitlines()
     assert "\u202e" not in result.out
     assert any(" stored 2025-06-15T" in line for line in result.out.splitlines())
 
@@ -102,7 +102,7 @@ def test_a_statement_round_trip(
     lines = result.out.splitlines()
     assert lines[0] == "VALID"
     assert lines[1].startswith("signed by station jerusalem, fingerprint ")
-    assert lines[-1] == text
+    assert lines[-1] == f"    {text}"
     path.write_bytes(path.read_bytes().replace(b"09:58", b"09:59"))
     result = cli("verify", path)
     assert result.code == ExitCode.RECORD_INVALID

@@ -112,6 +112,9 @@ def test_inbox_follow_streams_messages_as_they_arrive(line: tuple[Station, Stati
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as at a terminal, even if this run was started with SIGINT ignored (a shell
+        # starts background jobs so, and the child would inherit it)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     try:
         assert follower.stdout is not None

@@ -13,28 +13,50 @@ from typing import Any, cast
 
 import pytest
 
-from hotline.record import Precedence
+from hotline.line import LineState, LineStatus
+from hotline.record import Envelope, Precedence
 from hotline.station import _watch as _station_watch
 from hotline.station._config import WatchConfig
 from hotline.station._hooks import HookCommand, HookRunner
 from hotline.station._watch import StationWatch, scheduled_test_key
-from hotline.store import StoreThread, ToQueue
+from hotline.store import StoreError, StoreThread, ToQueue
 from hotline.watch import AlarmKind, _escalations
 
-from ..record.helpers import build_chain
+from ..record.helpers import LINE_ID, build_chain
+
+NOW = 1_800_000_000_000
+OTHER_LINE = bytes(range(64, 128))
 
 
-def _watch(config: WatchConfig | None = None) -> StationWatch:
+def _watch(
+    config: WatchConfig | None = None,
+    paired: dict[str, bytes] | None = None,
+    lines: Callable[[], list[LineStatus]] = list,
+) -> StationWatch:
+    paired = {"moscow": LINE_ID} if paired is None else paired
     return StationWatch(
         station="jerusalem",
         config=config or WatchConfig(),
         store=cast(StoreThread, None),  # alarms and deliveries never touch the store
         hooks=HookRunner(log=logging.getLogger("hotline.test.watch"), station="jerusalem"),
-        lines=list,
-        line_ids=dict,
+        lines=lines,
+        line_ids=lambda: paired,
         queued=lambda line_id: None,
         skew_bound_ms=2_000,
     )
+
+
+def _flashes(count: int, line_id: bytes = LINE_ID) -> list[tuple[str, Envelope]]:
+    """``count`` FLASH envelopes of ``line_id``, with made-up message ids."""
+    return [
+        (
+            f"{line_id[0]:02x}{e.seq:030x}",
+            dataclasses.replace(
+                e, header=dataclasses.replace(e.header, precedence=Precedence.FLASH)
+            ),
+        )
+        for e in build_chain(count, line_id=line_id)
+    ]
 
 
 def _open(watch: StationWatch, kind: AlarmKind) -> list[tuple[bool, bool]]:
@@ -80,22 +102,27 @@ def test_urgent_messages_pushed_out_by_the_bound_escalate_at_once(
 ) -> None:
     monkeypatch.setattr(_escalations, "MAX_WAITING", 3)
     watch = _watch()
-    stored = [
-        (
-            f"{e.seq:032x}",
-            dataclasses.replace(
-                e, header=dataclasses.replace(e.header, precedence=Precedence.FLASH)
-            ),
-        )
-        for e in build_chain(5)
-    ]
-    watch.delivered("moscow", stored, 1_800_000_000_000)
-    assert watch._escalated == {"moscow": {f"{1:032x}", f"{2:032x}"}}
+    stored = _flashes(5)
+    watch.delivered("moscow", stored, NOW)
+    first, second = stored[0][0], stored[1][0]
+    assert watch._escalated == {"moscow": {first: LINE_ID, second: LINE_ID}}
     (alarm,) = [a for a in watch.board.alarms() if a.kind is AlarmKind.UNACKNOWLEDGED]
     assert alarm.active and alarm.count == 2
-    watch.acknowledged(f"{1:032x}")
-    watch.acknowledged(f"{2:032x}")
-    assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+    watch.acknowledged(first, "Col. Levi")
+    assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+    watch.acknowledged(second, "Col. Levi")
+    # over, and acknowledged by whoever acknowledged the messages: nothing left to do
+    (closed,) = watch.board.alarms(include_closed=True)
+    assert (closed.active, closed.acked_by) == (False, "Col. Levi")
+    assert watch.board.alarms() == ()
+
+
+def test_reports_of_a_line_no_longer_paired_are_ignored() -> None:
+    watch = _watch(paired={"moscow": OTHER_LINE})  # paired again since, with new keys
+    watch.delivered("moscow", _flashes(2), NOW)  # the old line's courier, still stopping
+    watch.delivered("minsk", _flashes(1), NOW)  # unpaired
+    watch.alarm(AlarmKind.HALTED, "minsk", "direction in halted")
+    assert len(watch._escalations) == 0 and watch.board.alarms() == ()
 
 
 class _Store:
@@ -104,12 +131,19 @@ class _Store:
     def __init__(self, tested: set[bytes]) -> None:
         self.tested = tested
         self.keys: list[str] = []
-        self.awaiting: list[tuple[str, str, int, int, int]] = []
+        self.awaiting: list[tuple[str, bytes, int, int, int]] = []
+        self.failing = False
 
     def submit(self, job: Callable[[Any], Any]) -> Future[Any]:
         future: Future[Any] = Future()
-        future.set_result(job(self))
+        if self.failing:
+            future.set_exception(StoreError("disk I/O error"))
+        else:
+            future.set_result(job(self))
         return future
+
+    def outbox_summary(self) -> dict[str, tuple[int, int]]:
+        return {}
 
     def queue_many(self, items: list[ToQueue], *, now_ms: int) -> list[SimpleNamespace]:
         (item,) = items
@@ -130,7 +164,7 @@ class _Store:
     def acks_received(self, *, latest_only: bool) -> list[Any]:
         return []
 
-    def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, str, int, int, int]]:
+    def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, bytes, int, int, int]]:
         return [row for row in self.awaiting if row[4] >= since_ms]
 
 
@@ -161,63 +195,69 @@ def test_a_card_paired_again_under_another_name_gets_its_own_test_keys() -> None
     assert len(keys) == 3 and all(len(key) <= 64 and key.startswith("test ") for key in keys)
 
 
+def _hooked(watch: StationWatch, fired: list[tuple[str, list[str]]]) -> None:
+    watch._hooks.fire = lambda command, args, env: fired.append((env["HOTLINE_EVENT"], args))  # type: ignore[method-assign]
+
+
+_HOOKS = WatchConfig(
+    on_alarm=HookCommand(("/usr/local/bin/alarm",)),
+    on_escalation=HookCommand(("/usr/local/bin/escalation",)),
+)
+
+
 async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_messages() -> None:
-    now = 1_800_000_000_000
     after = round(WatchConfig().escalate_after_s * 1000)
     store = _Store(set())
     store.awaiting = [
-        (f"{seq:032x}", "moscow", seq, int(Precedence.FLASH), now - 2 * after + seq)
-        for seq in range(1, 8)
-    ] + [(f"{99:032x}", "moscow", 99, int(Precedence.FLASH), now - after // 2)]
+        (f"{seq:032x}", LINE_ID, seq, int(Precedence.IMMEDIATE), NOW - 3 * after + seq)
+        for seq in range(1, 3)
+    ]
+    store.awaiting += [
+        (f"{seq:032x}", LINE_ID, seq, int(Precedence.FLASH), NOW - 2 * after + seq)
+        for seq in range(3, 8)
+    ] + [(f"{99:032x}", LINE_ID, 99, int(Precedence.FLASH), NOW - after // 2)]
     # a message from a station unpaired since: nobody can acknowledge it any more
-    store.awaiting.append((f"{7:032x}" * 2, "minsk", 1, int(Precedence.FLASH), now - 2 * after))
+    store.awaiting.append((f"{7:032x}" * 2, OTHER_LINE, 1, int(Precedence.FLASH), NOW - 2 * after))
     fired: list[tuple[str, list[str]]] = []
-    hooks = {name: HookCommand((f"/usr/local/bin/{name}",)) for name in ("alarm", "escalation")}
-    watch = _watch(WatchConfig(on_alarm=hooks["alarm"], on_escalation=hooks["escalation"]))
+    watch = _watch(_HOOKS)
     watch._store = cast(StoreThread, store)
-    watch._line_ids = lambda: {"moscow": bytes(64)}
-    watch._hooks.fire = lambda command, args, env: fired.append((env["HOTLINE_EVENT"], args))  # type: ignore[method-assign]
-    await watch._restore(now)
+    _hooked(watch, fired)
+    await watch._follow_pairings(NOW)
     (alarm,) = watch.board.alarms()
     assert alarm.kind is AlarmKind.UNACKNOWLEDGED and alarm.active and alarm.peer == "moscow"
     assert alarm.text.startswith("7 FLASH or IMMEDIATE message(s) from moscow")
-    # one person called for the peer (its oldest message: perhaps never escalated, as the
-    # station was down), one alarm announced; not one call per message
+    # one person called for the peer (its oldest FLASH message: perhaps never escalated, as
+    # the station was down), one alarm announced; not one call per message
     assert [event for event, _ in fired] == ["escalation", "alarm"]
-    assert fired[0][1] == [f"{1:032x}", "moscow", "flash", "1"]
+    assert fired[0][1] == [f"{3:032x}", "moscow", "flash", "3"]
     # the recent one still has its time, then escalates on its own
     assert len(watch._escalations) == 1
+    await watch._follow_pairings(NOW + 1)  # taken up once
+    assert len(fired) == 2
     for seq in range(1, 8):
-        watch.acknowledged(f"{seq:032x}")
+        watch.acknowledged(f"{seq:032x}", "Lt. Cohen")
     assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
 
 
-def test_unpairing_a_peer_ends_what_stood_for_it() -> None:
-    watch = _watch()
-    paired = {"moscow": bytes(64), "minsk": bytes(range(64))}
-    watch._line_ids = lambda: paired
-    now = 1_800_000_000_000
-    stored = [
-        (
-            f"{e.seq:032x}",
-            dataclasses.replace(
-                e, header=dataclasses.replace(e.header, precedence=Precedence.FLASH)
-            ),
-        )
-        for e in build_chain(2)
-    ]
-    watch.delivered("moscow", stored[:1], now)
-    watch.delivered("minsk", [(f"{9:032x}", stored[1][1])], now)
+async def test_unpairing_a_peer_ends_what_stood_for_it_and_pairing_it_again_takes_it_up() -> None:
+    paired = {"moscow": LINE_ID, "minsk": OTHER_LINE}
+    watch = _watch(paired=paired)
+    watch._followed = frozenset(paired.values())  # taken up at the first look
+    store = _Store(set())
+    watch._store = cast(StoreThread, store)
+    moscow, minsk = _flashes(1), _flashes(1, OTHER_LINE)
+    watch.delivered("moscow", moscow, NOW)
+    watch.delivered("minsk", minsk, NOW)
     after = round(WatchConfig().escalate_after_s * 1000)
-    watch._escalate(watch._escalations.due(now + after), now + after)
-    watch._condition(AlarmKind.LINE_DOWN, "moscow", "in", "line to moscow down for 31 s", now)
+    watch._escalate(watch._escalations.due(NOW + after), NOW + after)
+    watch._condition(AlarmKind.LINE_DOWN, "moscow", "in", "line to moscow down for 31 s", NOW)
     assert {(a.kind, a.peer) for a in watch.board.alarms() if a.active} == {
         (AlarmKind.UNACKNOWLEDGED, "moscow"),
         (AlarmKind.UNACKNOWLEDGED, "minsk"),
         (AlarmKind.LINE_DOWN, "moscow"),
     }
     del paired["moscow"]
-    watch._forget_unpaired(now + after + 1)
+    await watch._follow_pairings(NOW + after + 1)
     assert {(a.kind, a.peer) for a in watch.board.alarms() if a.active} == {
         (AlarmKind.UNACKNOWLEDGED, "minsk")
     }
@@ -226,6 +266,49 @@ def test_unpairing_a_peer_ends_what_stood_for_it() -> None:
     assert "moscow" not in watch._escalated and not watch._conditions.get(
         (AlarmKind.LINE_DOWN, "moscow")
     )
+    # the same card paired again: its message can be acknowledged again, so it stands again
+    paired["moscow"] = LINE_ID
+    store.awaiting = [(moscow[0][0], LINE_ID, 1, int(Precedence.FLASH), NOW)]
+    await watch._follow_pairings(NOW + after + 2)
+    assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+    assert watch._escalated["moscow"] == {moscow[0][0]: LINE_ID}
+
+
+async def test_a_peer_paired_again_with_new_keys_leaves_the_old_lines_messages_behind() -> None:
+    paired = {"moscow": LINE_ID}
+    watch = _watch(paired=paired)
+    watch._followed = frozenset(paired.values())
+    watch._store = cast(StoreThread, _Store(set()))
+    watch.delivered("moscow", _flashes(2), NOW)
+    after = round(WatchConfig().escalate_after_s * 1000)
+    watch._escalate(watch._escalations.due(NOW + after), NOW + after)
+    assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+    paired["moscow"] = OTHER_LINE  # pair --replace: the old line's messages cannot be acked
+    await watch._follow_pairings(NOW + after + 1)
+    assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+    # the new line's urgent messages escalate and are announced, not folded into the old
+    fired: list[tuple[str, list[str]]] = []
+    _hooked(watch, fired)
+    watch._config = _HOOKS
+    watch.delivered("moscow", _flashes(1, OTHER_LINE), NOW + 2 * after)
+    watch._escalate(watch._escalations.due(NOW + 3 * after), NOW + 3 * after)
+    assert [event for event, _ in fired] == ["escalation", "alarm"]
+
+
+def test_a_line_paired_while_serving_is_watched_from_then() -> None:
+    def status(peer: str) -> LineStatus:
+        return LineStatus(peer, LineState.CONNECTING, None, None, None, None, None, None, 0)
+
+    statuses = [status("moscow")]
+    watch = _watch(lines=lambda: statuses)
+    watch._started_at_ms = NOW
+    hours = 10 * 3_600_000
+    assert watch._watch_lines(NOW + 1) is None
+    statuses.append(status("minsk"))  # paired ten hours after the start, still dialling
+    watch._watch_lines(NOW + hours)
+    assert {a.peer for a in watch.board.alarms()} == {"moscow"}  # moscow's line is down
+    watch._watch_lines(NOW + hours + 31_000)
+    assert {a.peer for a in watch.board.alarms()} == {"moscow", "minsk"}
 
 
 async def test_a_watch_that_keeps_failing_raises_its_own_alarm(
@@ -233,26 +316,33 @@ async def test_a_watch_that_keeps_failing_raises_its_own_alarm(
 ) -> None:
     monkeypatch.setattr(_station_watch, "TICK", 0.001)
     watch = _watch()
-    failing = True
-
-    async def tick(next_clock_check: float) -> float:
-        if failing:
-            raise RuntimeError("store thread gone")
-        return next_clock_check
-
-    async def restore(now: int) -> None:
-        return None
-
-    monkeypatch.setattr(watch, "_tick", tick)
-    monkeypatch.setattr(watch, "_restore", restore)
+    store = _Store(set())
+    store.failing = True  # what fails first is most likely the disk
+    watch._store = cast(StoreThread, store)
     task = asyncio.create_task(watch.run())
     try:
         while not watch.board.standing(AlarmKind.WATCH_FAILED, None):
             await asyncio.sleep(0.001)
-        (alarm,) = watch.board.alarms()
-        assert alarm.level == "flash" and "failed 3 times in a row" in alarm.text
-        failing = False
+        alarm = watch.board.standing(AlarmKind.WATCH_FAILED, None)
+        assert alarm is not None and alarm.level == "flash"
+        assert "failed 3 times in a row" in alarm.text
+        assert "disk I/O error" in alarm.text
+        store.failing = False
         while watch.board.standing(AlarmKind.WATCH_FAILED, None):
             await asyncio.sleep(0.001)
+        assert watch._restored  # what the store remembers was read once it could be
     finally:
         task.cancel()
+
+
+async def test_a_look_that_hangs_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_station_watch, "LOOK_TIMEOUT", 0.01)
+    watch = _watch()
+
+    async def hang(next_clock_check: float) -> float:
+        await asyncio.sleep(10)
+        return next_clock_check
+
+    monkeypatch.setattr(watch, "_tick", hang)
+    with pytest.raises(TimeoutError, match="a look took over"):
+        await watch._look(0.0)

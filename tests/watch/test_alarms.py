@@ -271,6 +271,30 @@ def test_the_board_drops_closed_then_cleared_never_standing() -> None:
         board.ack(1, "olga", 15)
 
 
+def test_a_reopening_kept_quiet_by_the_rate_limit_is_marked_suppressed() -> None:
+    board = AlarmBoard(max_new_per_minute=1)
+    board.raise_alarm(DOWN, "moscow", "down", 0)
+    board.clear(DOWN, "moscow", 1)
+    board.ack(1, "olga", 2)
+    assert board.raise_alarm(DOWN, "moscow", "down", 3) is None  # the minute's one is used
+    assert board.alarms()[0].suppressed and board.suppressed_count == 1
+    board.clear(DOWN, "moscow", 60_001)
+    board.ack(1, "olga", 60_002)
+    back = board.raise_alarm(DOWN, "moscow", "down", 60_003)
+    assert back is not None and not back.suppressed
+
+
+def test_an_acknowledged_alarm_trimmed_then_back_is_announced() -> None:
+    board = AlarmBoard(keep=1, repeat_window_ms=1_000)
+    board.raise_alarm(AlarmKind.RECORD, "p0", "record damaged", 0)
+    board.clear(AlarmKind.RECORD, "p0", 0)
+    board.raise_alarm(AlarmKind.RECORD, "p1", "record damaged", 1)  # both kept: FLASH
+    board.ack(1, "olga", 101)  # closed: trimmed at once, the board being full
+    assert [a.id for a in board.alarms(include_closed=True)] == [2]
+    back = board.raise_alarm(AlarmKind.RECORD, "p0", "record damaged again", 200)
+    assert back is not None and back.id == 3
+
+
 def test_the_board_keeps_flash_alarms_nobody_acknowledged() -> None:
     board = AlarmBoard(keep=2, repeat_window_ms=10)
     for i in range(4):

@@ -10,11 +10,15 @@ from hotline.watch import Escalations
 from hotline.watch._escalations import MAX_WAITING
 
 MINUTES_5 = 300_000
+L = bytes(64)
+M = bytes(range(64))
 
 
 def test_an_unacknowledged_flash_escalates_exactly_on_time_and_once() -> None:
     escalations = Escalations(after_ms=MINUTES_5)
-    escalations.expect("a" * 32, peer="moscow", precedence="flash", seq=7, received_at_ms=1_000)
+    escalations.expect(
+        "a" * 32, peer="moscow", precedence="flash", seq=7, received_at_ms=1_000, line_id=L
+    )
     assert escalations.due(1_000 + MINUTES_5 - 1) == []
     (due,) = escalations.due(1_000 + MINUTES_5)
     assert (due.message_id, due.peer, due.precedence, due.seq) == ("a" * 32, "moscow", "flash", 7)
@@ -23,8 +27,12 @@ def test_an_unacknowledged_flash_escalates_exactly_on_time_and_once() -> None:
 
 def test_an_acknowledged_message_never_escalates() -> None:
     escalations = Escalations(after_ms=MINUTES_5)
-    escalations.expect("a" * 32, peer="moscow", precedence="flash", seq=1, received_at_ms=0)
-    escalations.expect("b" * 32, peer="moscow", precedence="immediate", seq=2, received_at_ms=5)
+    escalations.expect(
+        "a" * 32, peer="moscow", precedence="flash", seq=1, received_at_ms=0, line_id=L
+    )
+    escalations.expect(
+        "b" * 32, peer="moscow", precedence="immediate", seq=2, received_at_ms=5, line_id=L
+    )
     assert escalations.acknowledged("a" * 32) is True
     assert escalations.acknowledged("a" * 32) is False
     assert [d.message_id for d in escalations.due(MINUTES_5 + 5)] == ["b" * 32]
@@ -32,17 +40,21 @@ def test_an_acknowledged_message_never_escalates() -> None:
 
 def test_an_unpaired_peers_messages_no_longer_escalate() -> None:
     escalations = Escalations(after_ms=MINUTES_5)
-    escalations.expect("a" * 32, peer="moscow", precedence="flash", seq=1, received_at_ms=0)
-    escalations.expect("b" * 32, peer="minsk", precedence="flash", seq=1, received_at_ms=0)
-    assert [w.message_id for w in escalations.forget("moscow")] == ["a" * 32]
-    assert escalations.forget("moscow") == []
+    escalations.expect(
+        "a" * 32, peer="moscow", precedence="flash", seq=1, received_at_ms=0, line_id=L
+    )
+    escalations.expect(
+        "b" * 32, peer="minsk", precedence="flash", seq=1, received_at_ms=0, line_id=M
+    )
+    assert [w.message_id for w in escalations.forget({L})] == ["a" * 32]
+    assert escalations.forget({L}) == []
     assert [d.peer for d in escalations.due(MINUTES_5)] == ["minsk"]
 
 
 def test_the_same_message_is_expected_once() -> None:
     escalations = Escalations(after_ms=10)
-    escalations.expect("a" * 32, peer="p", precedence="flash", seq=1, received_at_ms=0)
-    escalations.expect("a" * 32, peer="p", precedence="flash", seq=1, received_at_ms=100)
+    escalations.expect("a" * 32, peer="p", precedence="flash", seq=1, received_at_ms=0, line_id=L)
+    escalations.expect("a" * 32, peer="p", precedence="flash", seq=1, received_at_ms=100, line_id=L)
     assert [d.due_ms for d in escalations.due(10)] == [10]
 
 
@@ -51,12 +63,12 @@ def test_a_flood_escalates_the_oldest_rather_than_grow() -> None:
     for i in range(MAX_WAITING):
         assert (
             escalations.expect(
-                f"{i:032x}", peer="p", precedence="flash", seq=i + 1, received_at_ms=i
+                f"{i:032x}", peer="p", precedence="flash", seq=i + 1, received_at_ms=i, line_id=L
             )
             == []
         )
     (pushed,) = escalations.expect(
-        "f" * 32, peer="p", precedence="flash", seq=0, received_at_ms=MAX_WAITING
+        "f" * 32, peer="p", precedence="flash", seq=0, received_at_ms=MAX_WAITING, line_id=L
     )
     assert pushed.message_id == f"{0:032x}"
     assert len(escalations) == MAX_WAITING
@@ -80,7 +92,12 @@ def test_every_unacknowledged_message_escalates_once_at_its_time(
         message_id = f"{number:032x}"
         if message_id not in expected:
             escalations.expect(
-                message_id, peer="p", precedence="flash", seq=number + 1, received_at_ms=at
+                message_id,
+                peer="p",
+                precedence="flash",
+                seq=number + 1,
+                received_at_ms=at,
+                line_id=L,
             )
             expected[message_id] = at + MINUTES_5
         if acked:

@@ -269,7 +269,7 @@ class AlarmView(_View):
         kind: ``line_down``, ``test_overdue``, ``halted``, ``record``, ``clock_skew``,
             ``clock_unsynced``, ``unacknowledged`` or ``watch_failed``.
         level: ``flash``, ``immediate`` or ``routine``.
-        peer: the line it concerns, or ``None`` (this station's clock).
+        peer: the line it concerns, or ``None`` (this station itself: its clock, its watch).
         text: one line for a person.
         raised_at: when it was first raised, ISO 8601 UTC.
         last_at: when it was last raised again.

@@ -66,12 +66,9 @@ PeerFilter = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print a JSON list for scripts.")]
 
 
-def printable(text: str, *, lines: bool = False) -> str:
-    """Return ``text`` with control, format and separator characters escaped, for display.
-
-    Newlines are escaped too unless ``lines`` (a message's text): a one-line field a peer
-    wrote (an operator's name, a note) must not make up lines of its own in our output.
-    """
+def printable(text: str) -> str:
+    """Return ``text`` with control, format and separator characters escaped, for display:
+    newlines too, so a field a peer wrote (an operator's name, a note) stays on its line."""
     return "".join(
         (
             f"\\x{ord(c):02x}"
@@ -80,10 +77,16 @@ def printable(text: str, *, lines: bool = False) -> str:
             if ord(c) < 0x10000
             else f"\\U{ord(c):08x}"
         )
-        if unicodedata.category(c) in _ESCAPED_CATEGORIES and not (lines and c == "\n")
+        if unicodedata.category(c) in _ESCAPED_CATEGORIES
         else c
         for c in text
     )
+
+
+def printable_body(text: str) -> str:
+    """Return a message's text for display under its header: each line escaped and indented,
+    so no line of it can pass for a header (a peer's text showing another "message")."""
+    return "\n".join(f"    {printable(line)}" for line in text.split("\n"))
 
 
 def send(
@@ -228,7 +231,7 @@ def _print_received(message: InboxView) -> None:
         f"--- {message.peer} #{message.seq} {message.precedence.upper()}{kind}"
         f"  sent {message.sent_at}  received {message.received_at}  id {message.id}{acked}"
     )
-    typer.echo(printable(message.text, lines=True))
+    typer.echo(printable_body(message.text))
 
 
 def _print_json(messages: Sequence[OutboxView | InboxView]) -> None:

@@ -38,7 +38,7 @@ from hotline.verify import (
     verify_statement,
 )
 
-from ._messages import printable
+from ._messages import printable, printable_body
 from ._options import PassphraseFd, PassphraseFile, root_options
 
 
@@ -154,7 +154,7 @@ def _print_export(report: ExportReport, show: bool) -> None:
                 f"--- {message['from']} #{message['seq']} {message['kind']} {message['precedence']}"
                 f"  sent {message['sent_at']}  stored {message['stored_at']}"
             )
-            typer.echo(printable(message["text"], lines=True))
+            typer.echo(printable_body(message["text"]))
 
 
 def _statement_json(report: StatementReport) -> dict[str, Any]:
@@ -178,7 +178,7 @@ def _print_statement(report: StatementReport) -> None:
         typer.echo(f"FAIL {printable(failure)}")
     if report.statement is not None:
         typer.echo(f"signed at {_time(report.statement.signed_at_ms)} (the signer's clock):")
-        typer.echo(printable(report.statement.text, lines=True))
+        typer.echo(printable_body(report.statement.text))
 
 
 def verify(

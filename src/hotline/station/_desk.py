@@ -119,13 +119,13 @@ class MessageDesk:
         store: StoreThread,
         lines: Callable[[], Mapping[str, bytes]],
         queued: Callable[[bytes], None],
-        acked: Callable[[str], None] = lambda message_id: None,
+        acked: Callable[[str, str], None] = lambda message_id, operator: None,
     ) -> None:
         """Args:
         store: the store's thread.
         lines: returns the active pairings, peer name -> line id (revoked ones are absent).
         queued: told the line id of each message newly queued (its courier sends it).
-        acked: told the id of each received message an operator acknowledged.
+        acked: told the id of each received message an operator acknowledged, and who.
         """
         self._store = store
         self._lines = lines
@@ -268,7 +268,7 @@ class MessageDesk:
             id=message_id,
             operator=request.operator,
         )
-        self._acked(message_id)
+        self._acked(message_id, request.operator)
         return _result(queued)
 
     async def acks(self, peer: str | None) -> tuple[AckView, ...]:

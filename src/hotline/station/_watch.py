@@ -50,6 +50,8 @@ ESCALATION_MEMORY_MS: Final = 86_400_000
 #: This many failed looks in a row raise the ``watch_failed`` alarm (one may be a passing
 #: store error; three mean alarms, tests and escalations may have stopped).
 FAILURES_TO_ALARM: Final = 3
+#: A look that takes longer than this (a store stuck on a disk) counts as failed, seconds.
+LOOK_TIMEOUT: Final = 30.0
 _LOG_LEVELS: Final = {
     AlarmLevel.FLASH: logging.CRITICAL,
     AlarmLevel.IMMEDIATE: logging.ERROR,
@@ -144,8 +146,17 @@ class StationWatch:
         self.board = AlarmBoard()
         self._watches: dict[str, LineWatch] = {}
         self._escalations = Escalations(after_ms=round(config.escalate_after_s * 1000))
-        #: Escalated messages not acknowledged yet, per peer (their alarm stands meanwhile).
-        self._escalated: dict[str, set[str]] = {}
+        #: Escalated messages not acknowledged yet, per peer: id -> line id (their alarm
+        #: stands meanwhile).
+        self._escalated: dict[str, dict[str, bytes]] = {}
+        #: The lines whose unacknowledged messages were taken up from the store.
+        self._followed: frozenset[bytes] = frozenset()
+        #: Whether what the store remembers (tests, acknowledgements) was read.
+        self._restored = False
+        #: Whether a look has been made (a line watched from then on is new: paired since).
+        self._looked = False
+        #: The store's failure in the current look, if any.
+        self._store_failure: StoreError | None = None
         #: When each peer's latest test message was stored here.
         self._last_test_in: dict[str, int] = {}
         #: Our latest test message to each peer.
@@ -171,6 +182,8 @@ class StationWatch:
         operator acknowledges it, and the next such event opens it again instead of being
         folded into an alarm already acknowledged.
         """
+        if peer is not None and peer not in self._line_ids():
+            return  # the report of a line just unpaired, still stopping
         now = _now_ms()
         self._raise(kind, peer, text, now)
         if kind is not AlarmKind.HALTED and not self._conditions.get((kind, peer)):
@@ -185,8 +198,13 @@ class StationWatch:
     def delivered(self, peer: str, stored: Sequence[tuple[str, Envelope]], at_ms: int) -> None:
         """The peer's envelopes were stored: note its tests and acknowledgements, call people
         for urgent messages."""
+        line_id = self._line_ids().get(peer)
+        if line_id is None:
+            return  # the report of a line just unpaired, still stopping
         for message_id, envelope in stored:
             header = envelope.header
+            if header.line_id != line_id:
+                continue  # the report of a line replaced (new keys), still stopping
             if header.kind is Kind.TEST:
                 self._last_test_in[peer] = at_ms
             elif isinstance(envelope.body, AckBody):
@@ -194,7 +212,16 @@ class StationWatch:
                     envelope.body.operator, envelope.body.acked.seq, header.sequenced_at_ms
                 )
             elif header.kind is Kind.MESSAGE and header.precedence in _CALLING:
-                self._expect_ack(message_id, peer, header.precedence, header.seq, at_ms)
+                self._expect_ack(
+                    Awaiting(
+                        message_id,
+                        peer,
+                        header.precedence.name.lower(),
+                        header.seq,
+                        at_ms + self._escalations.after_ms,
+                        line_id,
+                    )
+                )
                 command = self._config.hook("on_message")
                 if command is not None:
                     self._hooks.fire(
@@ -203,14 +230,22 @@ class StationWatch:
                         {"HOTLINE_EVENT": "message"},
                     )
 
-    def acknowledged(self, message_id: str) -> None:
-        """An operator here acknowledged a received message: it no longer escalates."""
+    def acknowledged(self, message_id: str, operator: str) -> None:
+        """An operator here acknowledged a received message: it no longer escalates, and
+        once all of a peer's escalated messages are, its alarm is over and acknowledged by
+        whoever acknowledged the last (it needs no second acknowledgement)."""
         self._escalations.acknowledged(message_id)
         for peer, escalated in self._escalated.items():
-            if message_id in escalated:
-                escalated.discard(message_id)
-                if not escalated:
-                    self.board.clear(AlarmKind.UNACKNOWLEDGED, peer, _now_ms())
+            if escalated.pop(message_id, None) is not None and not escalated:
+                self._unacknowledged_over(peer, _now_ms(), operator)
+
+    def _unacknowledged_over(self, peer: str, now: int, operator: str | None = None) -> None:
+        cleared = self.board.clear(AlarmKind.UNACKNOWLEDGED, peer, now)
+        if cleared is not None and operator is not None:
+            try:
+                self.board.ack(cleared.id, operator, now)
+            except ValueError:  # a name the API let through but the board does not
+                log_event(_log, logging.WARNING, "alarm left for an operator", id=cleared.id)
 
     def resumed(self, peer: str) -> None:
         """The operator lifted the line's halts."""
@@ -228,18 +263,19 @@ class StationWatch:
 
     # --- Running ------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Restore what the store knows, then look at the lines every second, for ever."""
-        await self._restore(_now_ms())
+        """Look at the lines every second, for ever (the first look takes up what the store
+        remembers)."""
         next_clock_check = 0.0
         failures = 0
         while True:
             try:
-                next_clock_check = await self._tick(next_clock_check)
+                next_clock_check = await self._look(next_clock_check)
             except Exception as exc:  # a bug in one look must not blind the station for good
                 failures += 1
                 log_event(_log, logging.CRITICAL, "watch failed", error=repr(exc), times=failures)
                 _log.debug("watch failed", exc_info=True)
-                if failures == FAILURES_TO_ALARM:
+                standing = self.board.standing(AlarmKind.WATCH_FAILED, None)
+                if failures >= FAILURES_TO_ALARM and standing is None:
                     self._failing(
                         f"the station's watch failed {failures} times in a row ({exc!r}):"
                         " alarms, test messages and escalations may have stopped; see the log"
@@ -257,26 +293,38 @@ class StationWatch:
         except Exception as exc:
             log_event(_log, logging.CRITICAL, "watch cannot raise its alarm", error=repr(exc))
 
-    async def _restore(self, now: int) -> None:
-        """Take up what the store remembers: tests, and messages still unacknowledged."""
-        since = now - ESCALATION_MEMORY_MS
-        self._last_test_in = await self._call(lambda messages: messages.last_tests()) or {}
-        self._tested = await self._call(lambda messages: messages.lines_tested()) or set()
+    async def _look(self, next_clock_check: float) -> float:
+        """Look once, in bounded time; a store that failed meanwhile fails the look."""
+        self._store_failure = None
+        try:
+            next_clock_check = await asyncio.wait_for(self._tick(next_clock_check), LOOK_TIMEOUT)
+        except TimeoutError:
+            raise TimeoutError(f"a look took over {LOOK_TIMEOUT:g} s (the store?)") from None
+        if self._store_failure is not None:
+            raise self._store_failure
+        return next_clock_check
+
+    async def _restore(self) -> None:
+        """Take up what the store remembers of tests and acknowledgements (again at the next
+        look if the store failed)."""
+        tests = await self._call(lambda messages: messages.last_tests())
+        tested = await self._call(lambda messages: messages.lines_tested())
         acks = await self._call(lambda messages: messages.acks_received(latest_only=True))
-        for ack in acks or ():
-            self._last_ack[ack.peer] = LastAck(ack.operator, ack.seq, ack.acked_at_ms)
-        awaiting = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
-        paired = self._line_ids()
-        for message_id, peer, seq, precedence, stored_at in awaiting or ():
-            if peer in paired:  # an unpaired peer's message can no longer be acknowledged
-                self._expect_ack(message_id, peer, Precedence(precedence), seq, stored_at)
-        self._still_unacknowledged(self._escalations.due(now), now)
+        if tests is None or tested is None or acks is None:
+            return
+        self._last_test_in = tests | self._last_test_in
+        self._tested |= tested
+        for ack in acks:
+            self._last_ack.setdefault(ack.peer, LastAck(ack.operator, ack.seq, ack.acked_at_ms))
+        self._restored = True
 
     async def _tick(self, next_clock_check: float) -> float:
         """Look once; return when the clock is next to be checked (monotonic seconds)."""
         now = _now_ms()
+        if not self._restored:
+            await self._restore()
         self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
-        self._forget_unpaired(now)
+        await self._follow_pairings(now)
         self._watch_lines(now)
         self._escalate(self._escalations.due(now), now)
         await self._send_tests(now)
@@ -285,15 +333,25 @@ class StationWatch:
             self._check_clock(now)
         return next_clock_check
 
-    def _forget_unpaired(self, now: int) -> None:
-        """A peer unpaired while serving: its line is gone and its messages can no longer be
-        acknowledged, so whatever stood for it is over (still listed until acknowledged)."""
+    async def _follow_pairings(self, now: int) -> None:
+        """Follow pair and unpair: a line gone takes its unacknowledged messages with it (they
+        can no longer be acknowledged); a peer gone, whatever stood for it (over, still
+        listed until acknowledged); a line new here, or back, brings the messages it left
+        unacknowledged (the first look: every line's, since the start)."""
         paired = self._line_ids()
-        peers = {*self._escalated, *self._watches, *self._test_out}
-        peers |= {peer for _, peer in self._conditions if peer is not None}
+        lines = frozenset(paired.values())
+        gone = self._followed - lines
+        if gone:
+            self._escalations.forget(gone)
+            for peer, escalated in list(self._escalated.items()):
+                for message_id in [m for m, line in escalated.items() if line in gone]:
+                    del escalated[message_id]
+                if not escalated:
+                    del self._escalated[peer]
+                    self._unacknowledged_over(peer, now)
+        peers = {*self._watches, *self._test_out}
+        peers |= {alarm.peer for alarm in self.board.alarms() if alarm.active and alarm.peer}
         for peer in peers - paired.keys():
-            self._escalations.forget(peer)
-            self._escalated.pop(peer, None)
             self._watches.pop(peer, None)
             self._test_out.pop(peer, None)
             for key in [key for key in self._conditions if key[1] == peer]:
@@ -301,19 +359,49 @@ class StationWatch:
             for alarm in self.board.alarms():
                 if alarm.peer == peer:
                     self.board.clear(alarm.kind, peer, now)
-            log_event(_log, logging.INFO, "unpaired peer's alarms cleared", peer=peer)
+            log_event(_log, logging.INFO, "unpaired peer's alarms over", peer=peer)
+        self._followed -= gone
+        if lines - self._followed:
+            await self._take_up_unacknowledged(paired, lines - self._followed, now)
+
+    async def _take_up_unacknowledged(
+        self, paired: Mapping[str, bytes], lines: frozenset[bytes], now: int
+    ) -> None:
+        """Expect the acknowledgement of the urgent messages stored on ``lines`` in the last
+        day and not acknowledged, under each line's peer's current name."""
+        since = now - ESCALATION_MEMORY_MS
+        rows = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
+        if rows is None:
+            return  # the next look tries again
+        names = {line_id: peer for peer, line_id in paired.items()}
+        after = self._escalations.after_ms
+        overdue: list[Awaiting] = []
+        escalated = {message_id for ids in self._escalated.values() for message_id in ids}
+        for message_id, line_id, seq, precedence, stored_at in rows:
+            known = message_id in escalated or message_id in self._escalations
+            if line_id in lines and not known:  # (known: delivered since the start)
+                name = Precedence(precedence).name.lower()
+                waiting = Awaiting(
+                    message_id, names[line_id], name, seq, stored_at + after, line_id
+                )
+                if waiting.due_ms <= now:
+                    overdue.append(waiting)
+                else:
+                    self._expect_ack(waiting)
+        self._followed |= lines
+        self._still_unacknowledged(overdue, now)
 
     def _watch_lines(self, now: int) -> None:
         for status in self._lines():
             watch = self._watches.get(status.peer)
-            if watch is None:
+            if watch is None:  # a line paired since the first look is given its own time
                 watch = self._watches[status.peer] = LineWatch(
                     status.peer,
                     down_after_ms=round(self._config.line_down_after_s * 1000),
                     test_interval_ms=round(self._config.test_interval_s * 1000),
                     test_grace_ms=round(self._config.test_grace_s * 1000),
                     skew_bound_ms=self._skew_bound_ms,
-                    started_at_ms=self._started_at_ms,
+                    started_at_ms=now if self._looked else self._started_at_ms,
                 )
             offset = status.clock_offset_ms
             changes = watch.observe(
@@ -324,6 +412,7 @@ class StationWatch:
             )
             for kind, text in changes:
                 self._condition(kind, status.peer, "in", text, now)
+        self._looked = True
 
     def _condition(
         self, kind: AlarmKind, peer: str | None, which: str, text: str | None, now: int
@@ -342,7 +431,7 @@ class StationWatch:
     def _escalate(self, due: Sequence[Awaiting], now: int) -> None:
         """Call the next person for each message not acknowledged in time."""
         for waiting in due:
-            self._escalated.setdefault(waiting.peer, set()).add(waiting.message_id)
+            self._escalated.setdefault(waiting.peer, {})[waiting.message_id] = waiting.line_id
             self._call_next_person(waiting)
             after = self._config.escalate_after_s
             self._raise(
@@ -362,7 +451,7 @@ class StationWatch:
         by_peer: dict[str, list[Awaiting]] = {}
         for waiting in overdue:
             by_peer.setdefault(waiting.peer, []).append(waiting)
-            self._escalated.setdefault(waiting.peer, set()).add(waiting.message_id)
+            self._escalated.setdefault(waiting.peer, {})[waiting.message_id] = waiting.line_id
         for peer, messages in by_peer.items():
             self._call_next_person(min(messages, key=lambda w: (w.precedence != "flash", w.due_ms)))
             seqs = ", ".join(f"#{waiting.seq}" for waiting in messages[:5])
@@ -385,11 +474,15 @@ class StationWatch:
                 {"HOTLINE_EVENT": "escalation"},
             )
 
-    def _expect_ack(
-        self, message_id: str, peer: str, precedence: Precedence, seq: int, at_ms: int
-    ) -> None:
+    def _expect_ack(self, waiting: Awaiting) -> None:
+        at_ms = waiting.due_ms - self._escalations.after_ms
         pushed = self._escalations.expect(
-            message_id, peer=peer, precedence=precedence.name.lower(), seq=seq, received_at_ms=at_ms
+            waiting.message_id,
+            peer=waiting.peer,
+            precedence=waiting.precedence,
+            seq=waiting.seq,
+            received_at_ms=at_ms,
+            line_id=waiting.line_id,
         )
         if pushed:  # a flood past the bound escalates its oldest at once
             self._escalate(pushed, at_ms)
@@ -475,4 +568,5 @@ class StationWatch:
             return await asyncio.wrap_future(self._store.submit(job))
         except StoreError as exc:
             log_event(_log, logging.ERROR, "store failed (watch)", error=exc)
+            self._store_failure = exc
             return None

@@ -519,13 +519,13 @@ class Messages:
             ).fetchall()
         return {line_id for (line_id,) in rows}
 
-    def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, str, int, int, int]]:
+    def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, bytes, int, int, int]]:
         """The FLASH and IMMEDIATE messages stored since ``since_ms`` that no operator here
-        acknowledged: ``(id, peer, seq, precedence, stored_at_ms)``, oldest first. Clear
+        acknowledged: ``(id, line_id, seq, precedence, stored_at_ms)``, oldest first. Clear
         columns only: nothing is decrypted."""
         with transaction(self._db, self._path, write=False):
             return self._db.execute(
-                "SELECT e.message_id, e.peer, e.seq, e.precedence, e.stored_at_ms"
+                "SELECT e.message_id, e.line_id, e.seq, e.precedence, e.stored_at_ms"
                 " FROM envelopes AS e WHERE e.incoming = 1 AND e.kind = ? AND e.precedence >= ?"
                 " AND e.stored_at_ms >= ? AND NOT EXISTS (SELECT 1 FROM outbox"
                 " WHERE idempotency_key = ? || e.message_id AND kind = 3) ORDER BY e.rowid",

@@ -9,11 +9,11 @@ board keeps them for ``status`` and decides which ones are *announced* (logged l
    nothing is announced.
 2. One that cleared less than ``repeat_window_ms`` ago is reopened (same id, its
    acknowledgement dropped), not announced again: a line an attacker makes flap every second
-   yields one alarm with a count, not one a second. If that alarm was already trimmed from the
-   board (rule 5), the raise makes a new alarm, also unannounced. But if an operator had
-   acknowledged it, the reopened alarm is announced (under rule 3's limit): whoever took it
-   for over must hear it is back, and a flapping line is announced again only as often as
-   someone acknowledges it.
+   yields one alarm with a count, not one a second. But if an operator had acknowledged it,
+   the reopened alarm is announced (under rule 3's limit, else marked suppressed): whoever
+   took it for over must hear it is back, and a flapping line is announced again only as
+   often as someone acknowledges it. If that alarm was already trimmed from the board (rule
+   5), the raise makes a new alarm, announced or not by the same rule.
 3. Otherwise a new alarm is made. It is announced unless ``max_new_per_minute`` alarms were
    already announced in the last 60 s; then it is only recorded (``suppressed``, shown in
    ``status``) and counted in :attr:`AlarmBoard.suppressed_count`. A FLASH alarm is always
@@ -71,7 +71,8 @@ class AlarmLevel(enum.StrEnum):
 
 
 #: The level of each kind unless the caller says otherwise: what stops the record or an
-#: urgent message is FLASH, what may heal by itself IMMEDIATE, our own clock's state ROUTINE.
+#: urgent message (or the watch itself) is FLASH, what may heal by itself IMMEDIATE, our own
+#: clock's state ROUTINE.
 DEFAULT_LEVELS: Final = MappingProxyType(
     {
         AlarmKind.HALTED: AlarmLevel.FLASH,
@@ -115,7 +116,7 @@ class Alarm:
     id: int
     kind: AlarmKind
     level: AlarmLevel
-    #: The peer it concerns, or ``None`` for the station itself (its clock).
+    #: The peer it concerns, or ``None`` for the station itself (its clock, its watch).
     peer: str | None
     #: One line for a person (the latest raise's).
     text: str
@@ -166,7 +167,8 @@ class AlarmBoard:
     Args:
         repeat_window_ms: a cleared alarm raised again within this time is reopened silently.
         max_new_per_minute: at most this many alarms are announced in any 60 s.
-        keep: how many alarms the board holds beyond the standing ones (rule 5).
+        keep: how many alarms the board holds beyond the standing ones and, up to ten times
+            as many, the FLASH ones nobody acknowledged (rule 5).
     """
 
     def __init__(
@@ -178,8 +180,9 @@ class AlarmBoard:
         self._alarms: dict[int, Alarm] = {}
         #: (kind, peer) -> the id of its latest alarm, while the board holds it.
         self._latest: dict[_Key, int] = {}
-        #: (kind, peer) -> when its latest alarm, trimmed from the board, had cleared.
-        self._trimmed_clears: dict[_Key, int] = {}
+        #: (kind, peer) -> when its latest alarm, trimmed from the board, had cleared, and
+        #: whether an operator had acknowledged it.
+        self._trimmed_clears: dict[_Key, tuple[int, bool]] = {}
         #: When the alarms of the last :data:`RATE_WINDOW_MS` were announced.
         self._announced: deque[int] = deque()
         self._next_id = 1
@@ -208,6 +211,9 @@ class AlarmBoard:
         text = _one_line(text)
         latest = self._alarms.get(self._latest.get(key, 0))
         if latest is not None and (latest.active or self._recent(latest.cleared_at_ms, now_ms)):
+            # Someone acknowledged it as over: they must hear that it is back.
+            back = not latest.active and latest.acknowledged
+            admitted = back and self._admit(latest.level, now_ms)
             reopened = dataclasses.replace(
                 latest,
                 text=text,
@@ -217,13 +223,13 @@ class AlarmBoard:
                 # reopened: the acknowledgement covered the condition that had ended
                 acked_by=latest.acked_by if latest.active else None,
                 acked_at_ms=latest.acked_at_ms if latest.active else None,
+                suppressed=not admitted if back else latest.suppressed,
             )
             self._alarms[latest.id] = reopened
-            # Someone acknowledged it as over: they must hear that it is back.
-            if latest.active or not latest.acknowledged or not self._admit(latest.level, now_ms):
-                return None
-            return reopened
-        quiet = latest is None and self._recent(self._trimmed_clears.pop(key, None), now_ms)
+            return reopened if admitted else None
+        trimmed = self._trimmed_clears.pop(key, None) if latest is None else None
+        # Trimmed (rule 5) but within its window: silent as a reopening would be.
+        quiet = trimmed is not None and self._recent(trimmed[0], now_ms) and not trimmed[1]
         level = DEFAULT_LEVELS[kind] if level is None else level
         limited = not quiet and not self._admit(level, now_ms)
         alarm = Alarm(
@@ -333,7 +339,7 @@ class AlarmBoard:
             if self._latest.get(key) == victim.id:
                 del self._latest[key]
                 assert victim.cleared_at_ms is not None  # only cleared alarms are dropped
-                self._trimmed_clears[key] = victim.cleared_at_ms
+                self._trimmed_clears[key] = (victim.cleared_at_ms, victim.acknowledged)
 
 
 #: A clock-skew alarm clears only once the offset is back within this fraction of the bound

@@ -4,6 +4,7 @@ operator's acknowledgement, and escalate once if none comes in time. Sans-IO: ti
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
@@ -22,6 +23,7 @@ class Awaiting:
         precedence: ``flash`` or ``immediate``.
         seq: its sequence number in the sender's direction.
         due_ms: when it escalates if nobody acknowledged it.
+        line_id: the line it came on (a peer paired again with new keys is another line).
     """
 
     message_id: str
@@ -29,6 +31,7 @@ class Awaiting:
     precedence: str
     seq: int
     due_ms: int
+    line_id: bytes
 
 
 class Escalations:
@@ -47,15 +50,30 @@ class Escalations:
     def __len__(self) -> int:
         return len(self._waiting)
 
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._waiting
+
+    @property
+    def after_ms(self) -> int:
+        """How long an operator has to acknowledge a message."""
+        return self._after_ms
+
     def expect(
-        self, message_id: str, *, peer: str, precedence: str, seq: int, received_at_ms: int
+        self,
+        message_id: str,
+        *,
+        peer: str,
+        precedence: str,
+        seq: int,
+        received_at_ms: int,
+        line_id: bytes,
     ) -> list[Awaiting]:
         """A message that must be acknowledged arrived at ``received_at_ms``; return those
         pushed out by the bound (escalate them now)."""
         if message_id in self._waiting:
             return []
         due = received_at_ms + self._after_ms
-        self._waiting[message_id] = Awaiting(message_id, peer, precedence, seq, due)
+        self._waiting[message_id] = Awaiting(message_id, peer, precedence, seq, due, line_id)
         overflow: list[Awaiting] = []
         while len(self._waiting) > MAX_WAITING:
             oldest = min(self._waiting.values(), key=lambda waiting: waiting.due_ms)
@@ -66,10 +84,10 @@ class Escalations:
         """An operator acknowledged it: it will not escalate. Return whether it was waiting."""
         return self._waiting.pop(message_id, None) is not None
 
-    def forget(self, peer: str) -> list[Awaiting]:
-        """The peer was unpaired: its messages can no longer be acknowledged, so they no
-        longer escalate. Return those that were waiting."""
-        gone = [waiting for waiting in self._waiting.values() if waiting.peer == peer]
+    def forget(self, line_ids: Collection[bytes]) -> list[Awaiting]:
+        """Those lines are gone (unpaired, or paired again with new keys): their messages can
+        no longer be acknowledged, so they no longer escalate. Return those that waited."""
+        gone = [waiting for waiting in self._waiting.values() if waiting.line_id in line_ids]
         for waiting in gone:
             del self._waiting[waiting.message_id]
         return gone
