@@ -105,7 +105,7 @@ def test_urgent_messages_pushed_out_by_the_bound_escalate_at_once(
     stored = _flashes(5)
     watch.delivered("moscow", stored, NOW)
     first, second = stored[0][0], stored[1][0]
-    assert watch._escalated == {"moscow": {first: LINE_ID, second: LINE_ID}}
+    assert watch.escalator.escalated("moscow") == {first: LINE_ID, second: LINE_ID}
     (alarm,) = [a for a in watch.board.alarms() if a.kind is AlarmKind.UNACKNOWLEDGED]
     assert alarm.active and alarm.count == 2
     watch.acknowledged(first, "Col. Levi")
@@ -122,7 +122,7 @@ def test_reports_of_a_line_no_longer_paired_are_ignored() -> None:
     watch.delivered("moscow", _flashes(2), NOW)  # the old line's courier, still stopping
     watch.delivered("minsk", _flashes(1), NOW)  # unpaired
     watch.alarm(AlarmKind.HALTED, "minsk", "direction in halted")
-    assert len(watch._escalations) == 0 and watch.board.alarms() == ()
+    assert len(watch.escalator) == 0 and watch.board.alarms() == ()
 
 
 class _Store:
@@ -225,13 +225,13 @@ async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_mes
     await watch._follow_pairings(NOW)
     (alarm,) = watch.board.alarms()
     assert alarm.kind is AlarmKind.UNACKNOWLEDGED and alarm.active and alarm.peer == "moscow"
-    assert alarm.text.startswith("7 FLASH or IMMEDIATE message(s) from moscow")
+    assert alarm.text.startswith("7 FLASH or IMMEDIATE message(s) from moscow not acknowledged")
     # one person called for the peer (its oldest FLASH message: perhaps never escalated, as
     # the station was down), one alarm announced; not one call per message
     assert [event for event, _ in fired] == ["escalation", "alarm"]
     assert fired[0][1] == [f"{3:032x}", "moscow", "flash", "3"]
     # the recent one still has its time, then escalates on its own
-    assert len(watch._escalations) == 1
+    assert len(watch.escalator) == 1
     await watch._follow_pairings(NOW + 1)  # taken up once
     assert len(fired) == 2
     for seq in range(1, 8):
@@ -242,14 +242,14 @@ async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_mes
 async def test_unpairing_a_peer_ends_what_stood_for_it_and_pairing_it_again_takes_it_up() -> None:
     paired = {"moscow": LINE_ID, "minsk": OTHER_LINE}
     watch = _watch(paired=paired)
-    watch._followed = frozenset(paired.values())  # taken up at the first look
+    watch.escalator.take_up([], {}, paired.values(), NOW)  # taken up at the first look
     store = _Store(set())
     watch._store = cast(StoreThread, store)
     moscow, minsk = _flashes(1), _flashes(1, OTHER_LINE)
     watch.delivered("moscow", moscow, NOW)
     watch.delivered("minsk", minsk, NOW)
     after = round(WatchConfig().escalate_after_s * 1000)
-    watch._escalate(watch._escalations.due(NOW + after), NOW + after)
+    watch.escalator.escalate_due(NOW + after)
     watch._condition(AlarmKind.LINE_DOWN, "moscow", "in", "line to moscow down for 31 s", NOW)
     assert {(a.kind, a.peer) for a in watch.board.alarms() if a.active} == {
         (AlarmKind.UNACKNOWLEDGED, "moscow"),
@@ -263,7 +263,7 @@ async def test_unpairing_a_peer_ends_what_stood_for_it_and_pairing_it_again_take
     }
     # over, still listed until acknowledged; nothing of moscow's escalates or stands again
     assert {a.peer for a in watch.board.alarms()} == {"moscow", "minsk"}
-    assert "moscow" not in watch._escalated and not watch._conditions.get(
+    assert not watch.escalator.escalated("moscow") and not watch._conditions.get(
         (AlarmKind.LINE_DOWN, "moscow")
     )
     # the same card paired again: its message can be acknowledged again, so it stands again
@@ -271,27 +271,27 @@ async def test_unpairing_a_peer_ends_what_stood_for_it_and_pairing_it_again_take
     store.awaiting = [(moscow[0][0], LINE_ID, 1, int(Precedence.FLASH), NOW)]
     await watch._follow_pairings(NOW + after + 2)
     assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
-    assert watch._escalated["moscow"] == {moscow[0][0]: LINE_ID}
+    assert watch.escalator.escalated("moscow") == {moscow[0][0]: LINE_ID}
 
 
 async def test_a_peer_paired_again_with_new_keys_leaves_the_old_lines_messages_behind() -> None:
     paired = {"moscow": LINE_ID}
-    watch = _watch(paired=paired)
-    watch._followed = frozenset(paired.values())
+    watch = _watch(_HOOKS, paired=paired)
+    fired: list[tuple[str, list[str]]] = []
+    _hooked(watch, fired)
+    watch.escalator.take_up([], {}, paired.values(), NOW)
     watch._store = cast(StoreThread, _Store(set()))
     watch.delivered("moscow", _flashes(2), NOW)
     after = round(WatchConfig().escalate_after_s * 1000)
-    watch._escalate(watch._escalations.due(NOW + after), NOW + after)
+    watch.escalator.escalate_due(NOW + after)
     assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
     paired["moscow"] = OTHER_LINE  # pair --replace: the old line's messages cannot be acked
     await watch._follow_pairings(NOW + after + 1)
     assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
     # the new line's urgent messages escalate and are announced, not folded into the old
-    fired: list[tuple[str, list[str]]] = []
-    _hooked(watch, fired)
-    watch._config = _HOOKS
+    fired.clear()
     watch.delivered("moscow", _flashes(1, OTHER_LINE), NOW + 2 * after)
-    watch._escalate(watch._escalations.due(NOW + 3 * after), NOW + 3 * after)
+    watch.escalator.escalate_due(NOW + 3 * after)
     assert [event for event, _ in fired] == ["escalation", "alarm"]
 
 

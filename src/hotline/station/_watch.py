@@ -4,9 +4,10 @@ people called for FLASH and IMMEDIATE messages (issue 8).
 The decisions are sans-IO (:mod:`hotline.watch`): the :class:`~hotline.watch.AlarmBoard` folds
 and rate-limits, a :class:`~hotline.watch.LineWatch` per line says when a line has been down
 too long, a peer's test is overdue or its clock is off, :class:`~hotline.watch.Escalations`
-says when an unacknowledged message escalates. This adapter feeds them once a second from the
-lines' status, the couriers' deliveries and the operator's acknowledgements, and carries out
-what they decide: a log line, a hook (:class:`~._hooks.HookRunner`), a test message queued.
+says when an unacknowledged message escalates (kept per line by :class:`~._escalating.Escalator`).
+This adapter feeds them once a second from the lines' status, the couriers' deliveries and the
+operator's acknowledgements, and carries out what they decide: a log line, a hook
+(:class:`~._hooks.HookRunner`), a test message queued.
 """
 
 from __future__ import annotations
@@ -29,13 +30,12 @@ from hotline.watch import (
     AlarmBoard,
     AlarmKind,
     AlarmLevel,
-    Awaiting,
-    Escalations,
     LineWatch,
     clock_synchronised,
 )
 
 from ._config import WatchConfig
+from ._escalating import CALLING, Escalator
 from ._hooks import HookRunner
 
 _log = logging.getLogger("hotline.watch")
@@ -44,8 +44,8 @@ _log = logging.getLogger("hotline.watch")
 TICK: Final = 1.0
 #: How often the kernel is asked whether our clock is synchronised, seconds.
 CLOCK_CHECK_INTERVAL: Final = 60.0
-#: Unacknowledged messages older than this at a restart no longer escalate (they did, or
-#: the office knows): a day, milliseconds.
+#: Unacknowledged messages older than this when taken up (a restart, a line paired again) no
+#: longer escalate (they did, or the office knows): a day, milliseconds.
 ESCALATION_MEMORY_MS: Final = 86_400_000
 #: This many failed looks in a row raise the ``watch_failed`` alarm (one may be a passing
 #: store error; three mean alarms, tests and escalations may have stopped).
@@ -57,9 +57,6 @@ _LOG_LEVELS: Final = {
     AlarmLevel.IMMEDIATE: logging.ERROR,
     AlarmLevel.ROUTINE: logging.WARNING,
 }
-#: Precedences that call a person (``on_message``) and escalate unless acknowledged.
-_CALLING: Final = frozenset({Precedence.FLASH, Precedence.IMMEDIATE})
-
 
 _T = TypeVar("_T")
 
@@ -145,12 +142,9 @@ class StationWatch:
         self._skew_bound_ms = skew_bound_ms
         self.board = AlarmBoard()
         self._watches: dict[str, LineWatch] = {}
-        self._escalations = Escalations(after_ms=round(config.escalate_after_s * 1000))
-        #: Escalated messages not acknowledged yet, per peer: id -> line id (their alarm
-        #: stands meanwhile).
-        self._escalated: dict[str, dict[str, bytes]] = {}
-        #: The lines whose unacknowledged messages were taken up from the store.
-        self._followed: frozenset[bytes] = frozenset()
+        self.escalator = Escalator(
+            config=config, hooks=hooks, board=self.board, raise_alarm=self._raise
+        )
         #: Whether what the store remembers (tests, acknowledgements) was read.
         self._restored = False
         #: Whether a look has been made (a line watched from then on is new: paired since).
@@ -211,41 +205,13 @@ class StationWatch:
                 self._last_ack[peer] = LastAck(
                     envelope.body.operator, envelope.body.acked.seq, header.sequenced_at_ms
                 )
-            elif header.kind is Kind.MESSAGE and header.precedence in _CALLING:
-                self._expect_ack(
-                    Awaiting(
-                        message_id,
-                        peer,
-                        header.precedence.name.lower(),
-                        header.seq,
-                        at_ms + self._escalations.after_ms,
-                        line_id,
-                    )
-                )
-                command = self._config.hook("on_message")
-                if command is not None:
-                    self._hooks.fire(
-                        command,
-                        [message_id, peer, header.precedence.name.lower(), str(header.seq)],
-                        {"HOTLINE_EVENT": "message"},
-                    )
+            elif header.kind is Kind.MESSAGE and header.precedence in CALLING:
+                self.escalator.arrived(message_id, peer, envelope, at_ms)
 
     def acknowledged(self, message_id: str, operator: str) -> None:
-        """An operator here acknowledged a received message: it no longer escalates, and
-        once all of a peer's escalated messages are, its alarm is over and acknowledged by
-        whoever acknowledged the last (it needs no second acknowledgement)."""
-        self._escalations.acknowledged(message_id)
-        for peer, escalated in self._escalated.items():
-            if escalated.pop(message_id, None) is not None and not escalated:
-                self._unacknowledged_over(peer, _now_ms(), operator)
-
-    def _unacknowledged_over(self, peer: str, now: int, operator: str | None = None) -> None:
-        cleared = self.board.clear(AlarmKind.UNACKNOWLEDGED, peer, now)
-        if cleared is not None and operator is not None:
-            try:
-                self.board.ack(cleared.id, operator, now)
-            except ValueError:  # a name the API let through but the board does not
-                log_event(_log, logging.WARNING, "alarm left for an operator", id=cleared.id)
+        """An operator here acknowledged a received message: see
+        :meth:`~._escalating.Escalator.acknowledged`."""
+        self.escalator.acknowledged(message_id, operator, _now_ms())
 
     def resumed(self, peer: str) -> None:
         """The operator lifted the line's halts."""
@@ -326,7 +292,7 @@ class StationWatch:
         self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
         await self._follow_pairings(now)
         self._watch_lines(now)
-        self._escalate(self._escalations.due(now), now)
+        self.escalator.escalate_due(now)
         await self._send_tests(now)
         if self._config.clock_sync_check and time.monotonic() >= next_clock_check:
             next_clock_check = time.monotonic() + CLOCK_CHECK_INTERVAL
@@ -339,16 +305,7 @@ class StationWatch:
         listed until acknowledged); a line new here, or back, brings the messages it left
         unacknowledged (the first look: every line's, since the start)."""
         paired = self._line_ids()
-        lines = frozenset(paired.values())
-        gone = self._followed - lines
-        if gone:
-            self._escalations.forget(gone)
-            for peer, escalated in list(self._escalated.items()):
-                for message_id in [m for m, line in escalated.items() if line in gone]:
-                    del escalated[message_id]
-                if not escalated:
-                    del self._escalated[peer]
-                    self._unacknowledged_over(peer, now)
+        new = self.escalator.follow(frozenset(paired.values()), now)
         peers = {*self._watches, *self._test_out}
         peers |= {alarm.peer for alarm in self.board.alarms() if alarm.active and alarm.peer}
         for peer in peers - paired.keys():
@@ -360,36 +317,12 @@ class StationWatch:
                 if alarm.peer == peer:
                     self.board.clear(alarm.kind, peer, now)
             log_event(_log, logging.INFO, "unpaired peer's alarms over", peer=peer)
-        self._followed -= gone
-        if lines - self._followed:
-            await self._take_up_unacknowledged(paired, lines - self._followed, now)
-
-    async def _take_up_unacknowledged(
-        self, paired: Mapping[str, bytes], lines: frozenset[bytes], now: int
-    ) -> None:
-        """Expect the acknowledgement of the urgent messages stored on ``lines`` in the last
-        day and not acknowledged, under each line's peer's current name."""
-        since = now - ESCALATION_MEMORY_MS
-        rows = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
-        if rows is None:
-            return  # the next look tries again
-        names = {line_id: peer for peer, line_id in paired.items()}
-        after = self._escalations.after_ms
-        overdue: list[Awaiting] = []
-        escalated = {message_id for ids in self._escalated.values() for message_id in ids}
-        for message_id, line_id, seq, precedence, stored_at in rows:
-            known = message_id in escalated or message_id in self._escalations
-            if line_id in lines and not known:  # (known: delivered since the start)
-                name = Precedence(precedence).name.lower()
-                waiting = Awaiting(
-                    message_id, names[line_id], name, seq, stored_at + after, line_id
-                )
-                if waiting.due_ms <= now:
-                    overdue.append(waiting)
-                else:
-                    self._expect_ack(waiting)
-        self._followed |= lines
-        self._still_unacknowledged(overdue, now)
+        if new:
+            since = now - ESCALATION_MEMORY_MS
+            rows = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
+            if rows is not None:  # else the next look tries again
+                names = {line_id: peer for peer, line_id in paired.items()}
+                self.escalator.take_up(rows, names, new, now)
 
     def _watch_lines(self, now: int) -> None:
         for status in self._lines():
@@ -427,65 +360,6 @@ class StationWatch:
             holding.discard(which)
             if not holding:
                 self.board.clear(kind, peer, now)
-
-    def _escalate(self, due: Sequence[Awaiting], now: int) -> None:
-        """Call the next person for each message not acknowledged in time."""
-        for waiting in due:
-            self._escalated.setdefault(waiting.peer, {})[waiting.message_id] = waiting.line_id
-            self._call_next_person(waiting)
-            after = self._config.escalate_after_s
-            self._raise(
-                AlarmKind.UNACKNOWLEDGED,
-                waiting.peer,
-                f"{waiting.precedence.upper()} message #{waiting.seq} from {waiting.peer} not"
-                f" acknowledged after {after:g} s (hotline ack {waiting.message_id})",
-                now,
-            )
-
-    def _still_unacknowledged(self, overdue: Sequence[Awaiting], now: int) -> None:
-        """At a start, the messages whose time ran out before it. Each escalated then, or
-        the station was down when it should have: which, nobody knows. So one person is
-        called per peer (``on_escalation`` for its most urgent, oldest such message) rather
-        than one per message, and one alarm per peer stands until they are all
-        acknowledged."""
-        by_peer: dict[str, list[Awaiting]] = {}
-        for waiting in overdue:
-            by_peer.setdefault(waiting.peer, []).append(waiting)
-            self._escalated.setdefault(waiting.peer, {})[waiting.message_id] = waiting.line_id
-        for peer, messages in by_peer.items():
-            self._call_next_person(min(messages, key=lambda w: (w.precedence != "flash", w.due_ms)))
-            seqs = ", ".join(f"#{waiting.seq}" for waiting in messages[:5])
-            more = ", …" if len(messages) > 5 else ""
-            self._raise(
-                AlarmKind.UNACKNOWLEDGED,
-                peer,
-                f"{len(messages)} FLASH or IMMEDIATE message(s) from {peer} not acknowledged"
-                f" since before this start ({seqs}{more}): see hotline inbox",
-                now,
-            )
-
-    def _call_next_person(self, waiting: Awaiting) -> None:
-        """Run ``on_escalation`` for a message, if the station names one."""
-        command = self._config.hook("on_escalation")
-        if command is not None:
-            self._hooks.fire(
-                command,
-                [waiting.message_id, waiting.peer, waiting.precedence, str(waiting.seq)],
-                {"HOTLINE_EVENT": "escalation"},
-            )
-
-    def _expect_ack(self, waiting: Awaiting) -> None:
-        at_ms = waiting.due_ms - self._escalations.after_ms
-        pushed = self._escalations.expect(
-            waiting.message_id,
-            peer=waiting.peer,
-            precedence=waiting.precedence,
-            seq=waiting.seq,
-            received_at_ms=at_ms,
-            line_id=waiting.line_id,
-        )
-        if pushed:  # a flood past the bound escalates its oldest at once
-            self._escalate(pushed, at_ms)
 
     async def _send_tests(self, now: int) -> None:
         """Queue this interval's test message to each peer (once: its key names the
