@@ -195,6 +195,13 @@ def test_a_card_paired_again_under_another_name_gets_its_own_test_keys() -> None
     assert len(keys) == 3 and all(len(key) <= 64 and key.startswith("test ") for key in keys)
 
 
+async def _follow(watch: StationWatch, now: int) -> None:
+    """What a look does about pairings."""
+    new = watch._follow_pairings(now)
+    if new:
+        await watch._take_up(new, now)
+
+
 def _hooked(watch: StationWatch, fired: list[tuple[str, list[str]]]) -> None:
     watch._hooks.fire = lambda command, args, env: fired.append((env["HOTLINE_EVENT"], args))  # type: ignore[method-assign]
 
@@ -222,7 +229,7 @@ async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_mes
     watch = _watch(_HOOKS)
     watch._store = cast(StoreThread, store)
     _hooked(watch, fired)
-    await watch._follow_pairings(NOW)
+    await _follow(watch, NOW)
     (alarm,) = watch.board.alarms()
     assert alarm.kind is AlarmKind.UNACKNOWLEDGED and alarm.active and alarm.peer == "moscow"
     assert alarm.text.startswith("7 FLASH or IMMEDIATE message(s) from moscow not acknowledged")
@@ -232,7 +239,7 @@ async def test_a_restart_does_not_call_everyone_again_for_old_unacknowledged_mes
     assert fired[0][1] == [f"{3:032x}", "moscow", "flash", "3"]
     # the recent one still has its time, then escalates on its own
     assert len(watch.escalator) == 1
-    await watch._follow_pairings(NOW + 1)  # taken up once
+    await _follow(watch, NOW + 1)  # taken up once
     assert len(fired) == 2
     for seq in range(1, 8):
         watch.acknowledged(f"{seq:032x}", "Lt. Cohen")
@@ -257,7 +264,7 @@ async def test_unpairing_a_peer_ends_what_stood_for_it_and_pairing_it_again_take
         (AlarmKind.LINE_DOWN, "moscow"),
     }
     del paired["moscow"]
-    await watch._follow_pairings(NOW + after + 1)
+    await _follow(watch, NOW + after + 1)
     assert {(a.kind, a.peer) for a in watch.board.alarms() if a.active} == {
         (AlarmKind.UNACKNOWLEDGED, "minsk")
     }
@@ -269,7 +276,7 @@ async def test_unpairing_a_peer_ends_what_stood_for_it_and_pairing_it_again_take
     # the same card paired again: its message can be acknowledged again, so it stands again
     paired["moscow"] = LINE_ID
     store.awaiting = [(moscow[0][0], LINE_ID, 1, int(Precedence.FLASH), NOW)]
-    await watch._follow_pairings(NOW + after + 2)
+    await _follow(watch, NOW + after + 2)
     assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
     assert watch.escalator.escalated("moscow") == {moscow[0][0]: LINE_ID}
 
@@ -286,7 +293,7 @@ async def test_a_peer_paired_again_with_new_keys_leaves_the_old_lines_messages_b
     watch.escalator.escalate_due(NOW + after)
     assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
     paired["moscow"] = OTHER_LINE  # pair --replace: the old line's messages cannot be acked
-    await watch._follow_pairings(NOW + after + 1)
+    await _follow(watch, NOW + after + 1)
     assert not watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
     # the new line's urgent messages escalate and are announced, not folded into the old
     fired.clear()
@@ -346,3 +353,46 @@ async def test_a_look_that_hangs_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(watch, "_tick", hang)
     with pytest.raises(TimeoutError, match="a look took over"):
         await watch._look(0.0)
+
+
+class _HungStore:
+    """A store thread stuck on its disk: no job ever finishes."""
+
+    def submit(self, job: Callable[[Any], Any]) -> Future[Any]:
+        return Future()
+
+
+async def test_a_hung_store_does_not_stop_escalations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_station_watch, "LOOK_TIMEOUT", 0.05)
+    watch = _watch(WatchConfig(clock_sync_check=False))
+    watch._store = cast(StoreThread, _HungStore())
+    after = round(WatchConfig().escalate_after_s * 1000)
+    watch.delivered("moscow", _flashes(1), _station_watch._now_ms() - after)
+    with pytest.raises(TimeoutError, match="a look took over"):
+        await watch._look(0.0)
+    # the look failed at the store, after what needs none: the FLASH escalated
+    assert watch.board.standing(AlarmKind.UNACKNOWLEDGED, "moscow")
+
+
+def test_a_line_replaced_before_its_messages_were_taken_up_takes_them_along() -> None:
+    paired = {"moscow": LINE_ID}
+    watch = _watch(paired=paired)  # the first look's take-up has not succeeded yet
+    watch.delivered("moscow", _flashes(2), NOW)
+    paired["moscow"] = OTHER_LINE
+    assert watch._follow_pairings(NOW + 1) == {OTHER_LINE}
+    assert len(watch.escalator) == 0
+
+
+async def test_a_line_unpaired_while_its_messages_are_read_is_not_taken_up() -> None:
+    paired = {"moscow": LINE_ID}
+    watch = _watch(paired=paired)
+    after = round(WatchConfig().escalate_after_s * 1000)
+
+    class Unpairing(_Store):
+        def awaiting_ack(self, *, since_ms: int) -> list[tuple[str, bytes, int, int, int]]:
+            del paired["moscow"]  # hotline unpair, while the store reads
+            return [(f"{1:032x}", LINE_ID, 1, int(Precedence.FLASH), NOW - 2 * after)]
+
+    watch._store = cast(StoreThread, Unpairing(set()))
+    await _follow(watch, NOW)
+    assert watch.board.alarms() == () and not watch.escalator.escalated("moscow")

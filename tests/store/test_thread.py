@@ -12,6 +12,7 @@ import pytest
 from hotline.record import Precedence
 from hotline.store import Chains, Messages, StoreError, StoreThread
 from hotline.store._db import transaction
+from hotline.store._thread import MAX_READS_ASIDE
 
 from .helpers import KEY, LINE
 
@@ -112,3 +113,14 @@ def test_a_long_read_aside_does_not_hold_up_commits(db_path: Path) -> None:
             thread.read_aside(lambda chains: (_ for _ in ()).throw(RuntimeError("boom"))).result(5)
     with pytest.raises(StoreError, match="closed"):
         thread.read_aside(export).result(timeout=1)
+
+
+def test_long_reads_aside_are_bounded(db_path: Path) -> None:
+    release = threading.Event()
+    with StoreThread.open(db_path, KEY) as thread:
+        held = [thread.read_aside(lambda chains: release.wait(5)) for _ in range(MAX_READS_ASIDE)]
+        with pytest.raises(StoreError, match="long reads already run"):
+            thread.read_aside(lambda chains: True).result(timeout=5)
+        release.set()
+        assert all(future.result(timeout=5) for future in held)
+        assert thread.read_aside(lambda chains: "again").result(timeout=5) == "again"

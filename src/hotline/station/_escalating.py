@@ -109,7 +109,10 @@ class Escalator:
         """The active lines are ``lines``: forget the messages of the lines gone (they can no
         longer be acknowledged), and return the lines whose messages are to be taken up from
         the store (:meth:`take_up`): new since the last call, or back."""
-        gone = self._followed - lines
+        # Held: taken up, or waiting since before they could be (a store error, a slow look).
+        held = self._followed | self._escalations.line_ids()
+        held |= {line for escalated in self._escalated.values() for line in escalated.values()}
+        gone = held - lines
         if gone:
             self._escalations.forget(gone)
             for peer, escalated in list(self._escalated.items()):

@@ -287,23 +287,27 @@ class StationWatch:
     async def _tick(self, next_clock_check: float) -> float:
         """Look once; return when the clock is next to be checked (monotonic seconds)."""
         now = _now_ms()
-        if not self._restored:
-            await self._restore()
-        self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
-        await self._follow_pairings(now)
+        # What needs no store first: a store that hangs must not stop escalations and
+        # line_down (the look's timeout then says the rest failed).
+        new = self._follow_pairings(now)
         self._watch_lines(now)
         self.escalator.escalate_due(now)
-        await self._send_tests(now)
         if self._config.clock_sync_check and time.monotonic() >= next_clock_check:
             next_clock_check = time.monotonic() + CLOCK_CHECK_INTERVAL
             self._check_clock(now)
+        if not self._restored:
+            await self._restore()
+        self.outbox = await self._call(lambda messages: messages.outbox_summary()) or {}
+        if new:
+            await self._take_up(new, now)
+        await self._send_tests(now)
         return next_clock_check
 
-    async def _follow_pairings(self, now: int) -> None:
+    def _follow_pairings(self, now: int) -> frozenset[bytes]:
         """Follow pair and unpair: a line gone takes its unacknowledged messages with it (they
         can no longer be acknowledged); a peer gone, whatever stood for it (over, still
-        listed until acknowledged); a line new here, or back, brings the messages it left
-        unacknowledged (the first look: every line's, since the start)."""
+        listed until acknowledged). Return the lines new here, or back, whose unacknowledged
+        messages are to be taken up (at the first look: every line's)."""
         paired = self._line_ids()
         new = self.escalator.follow(frozenset(paired.values()), now)
         peers = {*self._watches, *self._test_out}
@@ -317,12 +321,19 @@ class StationWatch:
                 if alarm.peer == peer:
                     self.board.clear(alarm.kind, peer, now)
             log_event(_log, logging.INFO, "unpaired peer's alarms over", peer=peer)
-        if new:
-            since = now - ESCALATION_MEMORY_MS
-            rows = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
-            if rows is not None:  # else the next look tries again
-                names = {line_id: peer for peer, line_id in paired.items()}
-                self.escalator.take_up(rows, names, new, now)
+        return new
+
+    async def _take_up(self, lines: frozenset[bytes], now: int) -> None:
+        """Take up the unacknowledged urgent messages of ``lines`` from the store (again at
+        the next look if it failed)."""
+        since = now - ESCALATION_MEMORY_MS
+        rows = await self._call(lambda messages: messages.awaiting_ack(since_ms=since))
+        if rows is None:
+            return
+        # Only the lines still paired now, under their names now: one unpaired meanwhile has
+        # messages nobody can acknowledge.
+        names = {line_id: peer for peer, line_id in self._line_ids().items()}
+        self.escalator.take_up(rows, names, lines & names.keys(), now)
 
     def _watch_lines(self, now: int) -> None:
         for status in self._lines():

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 from ._chains import Chains
 from ._db import connect
@@ -30,13 +30,16 @@ from ._sealing import RowCipher
 
 T = TypeVar("T")
 
+#: Long reads (:meth:`StoreThread.read_aside`) at once: each holds a whole export in memory.
+MAX_READS_ASIDE: Final = 2
+
 _Job = tuple[Callable[[Messages, Chains], Any], Future[Any]]
 
 
 class StoreThread:
     """One thread, one connection to ``hotline.db``, running store calls in order."""
 
-    __slots__ = ("_cipher", "_closed", "_jobs", "_path", "_thread")
+    __slots__ = ("_cipher", "_closed", "_jobs", "_path", "_reads_aside", "_thread")
 
     def __init__(self, path: Path, key: bytes) -> None:
         """Use :meth:`open`.
@@ -50,6 +53,7 @@ class StoreThread:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="hotline-store", daemon=True)
         self._closed = False
+        self._reads_aside = threading.BoundedSemaphore(MAX_READS_ASIDE)
 
     def __repr__(self) -> str:
         return f"StoreThread({str(self._path)!r})"
@@ -96,17 +100,23 @@ class StoreThread:
         must only read (its own read transaction, as :meth:`Chains.record` opens).
 
         Returns:
-            Its future: the result, or the exception ``call`` (or opening the store) raised.
+            Its future: the result, or the exception ``call`` (or opening the store) raised;
+            a :class:`StoreError` at once when :data:`MAX_READS_ASIDE` already run.
         """
         future: Future[T] = Future()
         if self._closed:
             future.set_exception(StoreError(f"the store {self._path} is closed"))
             return future
+        if not self._reads_aside.acquire(blocking=False):
+            future.set_exception(
+                StoreError(f"{MAX_READS_ASIDE} long reads already run: try again in a moment")
+            )
+            return future
 
         def read() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
             try:
+                if not future.set_running_or_notify_cancel():
+                    return
                 db = connect(self._path)
                 try:
                     result = call(Chains(db, self._path, self._cipher))
@@ -116,8 +126,14 @@ class StoreThread:
                 future.set_exception(exc)
             else:
                 future.set_result(result)
+            finally:
+                self._reads_aside.release()
 
-        threading.Thread(target=read, name="hotline-store-reader", daemon=True).start()
+        try:
+            threading.Thread(target=read, name="hotline-store-reader", daemon=True).start()
+        except RuntimeError as exc:  # no thread to be had
+            self._reads_aside.release()
+            future.set_exception(StoreError(f"cannot start a read of {self._path}: {exc}"))
         return future
 
     def _submit(self, call: Callable[[Messages, Chains], T]) -> Future[T]:

@@ -84,6 +84,10 @@ class Escalations:
         """An operator acknowledged it: it will not escalate. Return whether it was waiting."""
         return self._waiting.pop(message_id, None) is not None
 
+    def line_ids(self) -> frozenset[bytes]:
+        """The lines messages wait on."""
+        return frozenset(waiting.line_id for waiting in self._waiting.values())
+
     def forget(self, line_ids: Collection[bytes]) -> list[Awaiting]:
         """Those lines are gone (unpaired, or paired again with new keys): their messages can
         no longer be acknowledged, so they no longer escalate. Return those that waited."""
