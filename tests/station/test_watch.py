@@ -139,9 +139,12 @@ def test_flash_calls_a_person_and_escalates_unless_acknowledged(
     assert (alarm["level"], alarm["peer"]) == ("flash", "jerusalem")
     assert "FLASH message #2 from jerusalem not acknowledged" in alarm["text"]
 
-    # Acknowledging it ends the alarm; the sender sees who acknowledged.
+    # Acknowledging it ends the alarm, acknowledged with it; the sender sees who acknowledged.
     b.client().ack(inbox["Тревога: ответьте"].id, "Maj. Petrov")
     wait_until(lambda: ("unacknowledged", "jerusalem") not in kinds(b), 10, "alarm over")
+    assert not [x for x in alarms(b) if x["kind"] == "unacknowledged"]
+    (over,) = [x for x in alarms(b, "--all") if x["kind"] == "unacknowledged"]
+    assert over["acked_by"] == "Maj. Petrov"
     wait_until(lambda: len(a.client().acks()) == 2, 20, "the ACKs at the sender")
     assert {ack.message_id for ack in a.client().acks()} == {
         ignored.message.id,
@@ -149,6 +152,27 @@ def test_flash_calls_a_person_and_escalates_unless_acknowledged(
     }
     assert {ack.operator for ack in a.client().acks()} == {"Maj. Petrov"}
     assert len(calls(escalations)) == 1  # the acknowledged IMMEDIATE never escalated
+    stop_all(a, b)
+
+
+@pytest.mark.timeout(120)
+def test_unpairing_the_sender_ends_its_unacknowledged_alarm(world: World, tmp_path: Path) -> None:
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    on_escalation, escalations = hook(tmp_path, "on_escalation")
+    a.configure(fast())
+    b.configure(fast() + watch("escalate_after_s = 2.0", f'on_escalation = ["{on_escalation}"]'))
+    a.serve()
+    b.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    a.client().send("moscow", "last words", precedence="flash")
+    wait_until(lambda: ("unacknowledged", "jerusalem") in kinds(b), 20, "the escalation")
+    # nobody can acknowledge a message of a station no longer paired: the alarm must not
+    # stand for ever (nor hide the next escalation)
+    hotline("--home", b.home, "unpair", "jerusalem")
+    wait_until(lambda: ("unacknowledged", "jerusalem") not in kinds(b), 10, "alarm over")
+    assert all(alarm["peer"] != "jerusalem" for alarm in alarms(b) if alarm["active"])
+    assert len(calls(escalations)) == 1
     stop_all(a, b)
 
 
