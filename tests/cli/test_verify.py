@@ -116,3 +116,10 @@ def test_an_empty_statement_is_one_error_line(
     result = cli("--home", home, "statement", "", "--export", tmp_path / "s")
     assert result.code == ExitCode.RECORD_INVALID
     assert "says something" in result.error_line
+
+
+def test_a_time_past_any_date_is_shown_not_a_crash() -> None:
+    from hotline.cli._record import _time
+
+    assert _time(2**64 - 1) == f"{2**64 - 1} ms (not a date)"
+    assert _time(0) == "1970-01-01T00:00:00.000+00:00"

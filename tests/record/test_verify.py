@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hotline.record import (
+    GENESIS,
     ChainHead,
     Direction,
     Envelope,
@@ -14,6 +15,7 @@ from hotline.record import (
     Kind,
     Precedence,
     Reason,
+    Receipt,
     Span,
     encode_export,
     split_export,
@@ -21,7 +23,7 @@ from hotline.record import (
 from hotline.verify import ExportReport, sign_statement, verify_export, verify_statement
 
 from .exports import CARDS, LINE, STATIONS, conversation, station_keys
-from .helpers import message
+from .helpers import T0, message
 
 RECORD = conversation(3)
 EXPORT = RECORD.export()
@@ -211,3 +213,55 @@ def test_a_statement_verifies_and_one_changed_word_fails() -> None:
     assert report.failures == (
         "BAD_SIGNATURE: the statement does not verify with the card it carries",
     )
+
+
+def _history(direction: Direction, texts: list[str], t0: int) -> list[Envelope]:
+    from hotline.record import ChainWriter
+
+    writer = ChainWriter(LINE, direction)
+    return [
+        writer.append(
+            message(text, index),
+            kind=Kind.MESSAGE,
+            precedence=Precedence.FLASH,
+            queued_at_ms=t0 + index,
+            sequenced_at_ms=t0 + index,
+            cross=GENESIS,
+        )
+        for index, text in enumerate(texts)
+    ]
+
+
+def test_a_history_spliced_with_the_peers_receipt_of_another_is_invalid() -> None:
+    """Station 0 re-signs its own direction and carries station 1's genuine receipt of the
+    real chain: the receipt names a position past the file's chain, which the file must hold."""
+    real = _history(Direction.FIRST, ["a", "b", "c", "d", "e"], T0)
+    receipt = Receipt.create(
+        STATIONS[1].keys,
+        line_id=LINE,
+        direction=Direction.FIRST,
+        received=real[-1].header.ref,
+        receipted_at_ms=T0 + 5_000,
+        own=GENESIS,
+    )
+    forged = _history(Direction.FIRST, ["warning given an hour before", "x"], T0 - 3_600_000)
+    head = ChainHead.create(
+        STATIONS[0].keys,
+        line_id=LINE,
+        direction=Direction.FIRST,
+        head=forged[-1].header.ref,
+        signed_at_ms=T0 - 3_500_000,
+    )
+    spliced = encode_export(
+        (CARDS[0].encode(), CARDS[1].encode()),
+        ExportRange(LINE, (Span(1, 2), Span(0, 0))),
+        forged,
+        [head],
+        receipts=[receipt],
+    )
+    report = verify_export(spliced)
+    assert not report.valid
+    assert (5, 0, Reason.RANGE) in reasons(report)
+    assert report.record is not None
+    # and nothing of the file is shown as stored at the peer on the receipt's word
+    assert all(report.record.stored_at(e) is None for e in report.record.envelopes)

@@ -565,7 +565,9 @@ def test_checkpoints_are_stored_once_and_numbered_per_proposer(chains: Chains) -
     assert chains.book(LINE, PEER_DIRECTION).checkpoints == (5, 2)
 
 
-def test_an_export_takes_the_checkpoints_proposed_in_its_window(chains: Chains) -> None:
+def test_an_export_takes_the_checkpoints_proposed_in_its_window_and_those_bracketing_it(
+    chains: Chains,
+) -> None:
     from hotline.record import Checkpoint, CheckpointBody
     from hotline.store import RecordWindow
 
@@ -578,6 +580,9 @@ def test_an_export_takes_the_checkpoints_proposed_in_its_window(chains: Chains) 
         return sorted(c.body.proposed_at_ms - T0 for c in items)
 
     assert proposed(RecordWindow()) == [0, 256, 1_000, 2_000, 65_536]
-    assert proposed(RecordWindow(T0 + 256, T0 + 2_000)) == [256, 1_000, 2_000]
-    assert proposed(RecordWindow(T0 + 257, None)) == [1_000, 2_000, 65_536]
-    assert proposed(RecordWindow(None, T0 + 255)) == [0]
+    # the window's, and the last before and the first after it (they bracket its ends)
+    assert proposed(RecordWindow(T0 + 256, T0 + 2_000)) == [0, 256, 1_000, 2_000, 65_536]
+    assert proposed(RecordWindow(T0 + 257, T0 + 1_999)) == [256, 1_000, 2_000]
+    assert proposed(RecordWindow(T0 + 257, None)) == [256, 1_000, 2_000, 65_536]
+    assert proposed(RecordWindow(None, T0 + 255)) == [0, 256]
+    assert proposed(RecordWindow(T0 + 3_000, T0 + 4_000)) == [2_000, 65_536]

@@ -43,9 +43,14 @@ from ._options import PassphraseFd, PassphraseFile, root_options
 
 
 def _time(ms: int | None) -> str:
+    """A time of the file, UTC; one past what a date can hold (a file may say anything) is
+    shown as its number."""
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+    except (ValueError, OverflowError, OSError):
+        return f"{ms} ms (not a date)"
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:

@@ -203,7 +203,10 @@ class _Chain:
         else:
             self.out.claim(index, self.direction, head.ref)
 
-    def finish(self, end_index: int) -> None:
+    def finish(self, end_index: int, attested: int) -> None:
+        """The file's items are all read: the chain must reach the range's end and stop at
+        the first head at or past it and past ``attested``, the furthest seq the other
+        station's items name (the path goes that far: §13)."""
         if self._validator is not None:
             try:
                 self._validator.finish()
@@ -219,7 +222,8 @@ class _Chain:
                 Reason.RANGE,
                 f"the range ends at {self.span.last}, the file's chain at {self.top}",
             )
-        early = [seq for seq in self.head_seqs if self.span.last <= seq < self.top]
+        needed = max(self.span.last, attested)
+        early = [seq for seq in self.head_seqs if needed <= seq < self.top]
         if early:
             self.out.fail(
                 None,
@@ -278,8 +282,9 @@ def check_record(
             nacks.append((item.index, value))
         elif isinstance(value, Checkpoint):
             checkpoints.append((item.index, value))
+    attested = _attested_tops(chains, receipts, checkpoints)
     for chain in chains:
-        chain.finish(items[-1].index)
+        chain.finish(items[-1].index, attested[chain.direction])
     _check_links(chains, out)
     verified = _check_receipts(receipts, chains, line_id=line_id, keys=keys, out=out)
     _check_nacks(nacks, line_id, keys, out)
@@ -327,6 +332,29 @@ def _record_hash(
     return record_hash(line_id, first, second)
 
 
+def _attested_tops(
+    chains: Sequence[_Chain],
+    receipts: Sequence[tuple[int, Receipt]],
+    checkpoints: Sequence[tuple[int, Checkpoint]],
+) -> tuple[int, int]:
+    """Per direction, the furthest seq that the *other* station's items in the file name: its
+    receipts, the cross-links and acknowledgements of its envelopes, and the checkpoints. The
+    file's chain must reach it (§13, §14 step 2)."""
+    tops = [0, 0]
+    for _, receipt in receipts:
+        tops[receipt.direction] = max(tops[receipt.direction], receipt.ref.seq)
+    for _, checkpoint in checkpoints:
+        for direction in Direction:
+            tops[direction] = max(tops[direction], checkpoint.body.head(direction).seq)
+    for chain in chains:
+        other = chain.direction.other
+        for _, envelope in chain.envelopes.values():
+            tops[other] = max(tops[other], envelope.header.cross.seq)
+            if isinstance(envelope.body, AckBody):
+                tops[other] = max(tops[other], envelope.body.acked.seq)
+    return tops[0], tops[1]
+
+
 def _reference(
     chains: Sequence[_Chain],
     ref: ChainRef,
@@ -335,11 +363,25 @@ def _reference(
     place: tuple[int, Direction, int],
     what: str,
     out: _Findings,
+    attested: bool = True,
 ) -> None:
-    """Check that ``ref`` names what the file holds in ``direction``, or note it unchecked."""
-    held = chains[direction].tip(ref.seq)
+    """Check that ``ref`` names what the file holds in ``direction``. A position before the
+    file is noted unchecked; one past the file's chain fails if the other station named it
+    (``attested``): the file leaves out what that station vouched for, as a history spliced
+    from another would."""
+    chain = chains[direction]
+    held = chain.tip(ref.seq)
     index, item_direction, seq = place
-    if held is None:
+    if held is None and attested and not chain.span.empty and ref.seq > chain.top:
+        out.fail(
+            index,
+            item_direction,
+            seq,
+            Reason.RANGE,
+            f"{what[:-1]} names #{ref.seq} of direction {int(direction)}, past the file's chain"
+            f" (it ends at #{chain.top}): the file leaves out what the other station vouched for",
+        )
+    elif held is None:
         out.unchecked.add(what, item_direction, seq)
     elif held != ref:
         out.fail(
@@ -393,7 +435,8 @@ def _check_receipts(
     keys: tuple[VerifyKeys, VerifyKeys],
     out: _Findings,
 ) -> list[Receipt]:
-    """Step 3 for receipts; returns those whose signatures verified."""
+    """Step 3 for receipts; returns those whose signatures verified and that name what the
+    file holds."""
     _in_order([(i, (r.direction, r.seq)) for i, r in receipts], "receipt", False, out)
     verified = []
     for index, receipt in receipts:
@@ -417,15 +460,17 @@ def _check_receipts(
         _reference(
             chains, receipt.ref, direction=direction, place=place, what="receipted heads", out=out
         )
-        _reference(
+        _reference(  # the receiving station's own chain: it may be ahead of the exporter's
             chains,
             receipt.own,
             direction=direction.other,
             place=place,
             what="receipt own heads",
             out=out,
+            attested=False,
         )
-    return verified
+    # Only a receipt of what the file holds says when it was stored (``--show``).
+    return [r for r in verified if chains[r.direction].tip(r.seq) == r.ref]
 
 
 def _nack_signers(nack: Nack) -> tuple[Direction, ...]:

@@ -4,8 +4,12 @@ The range is chosen by time: per direction, the envelopes *sequenced* (their hea
 ``sequenced_at``, which both stations hold alike) within the window. So the two stations,
 asked for one window, export the same envelopes, and their exports agree (§14, step 5). Each
 direction's span then runs on along its hash path to the first chain head at or after its
-last envelope; receipts, NACKs and checkpoints ride along as the export's encoder orders them.
-Everything is read in one read transaction: the file shows one moment of the store.
+last envelope, and on past every position the *other* station vouched for in an item of the
+file (a receipt, a cross-link, an acknowledgement, a checkpoint head), so a verifier checks
+all of them (§14: one past the file's chain is a failure). NACKs of the window or of an
+exported position, and the checkpoints of the window plus the one just before and just after
+it (they bracket the window's first and last messages, §8), ride along. Everything is read
+in one read transaction: the file shows one moment of the store.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from hotline.record import (
+    AckBody,
     ChainHead,
     Checkpoint,
     Direction,
@@ -86,8 +91,10 @@ class RecordItems:
         heads: the chain heads naming those envelopes.
         receipts: per direction, those at or after the span's first, up to the first that
             covers its last.
-        nacks: those refusing something in the window (by their ``refused_at``).
-        checkpoints: those proposed in the window.
+        nacks: those refusing something in the window (by their ``refused_at``) or one of
+            the exported positions.
+        checkpoints: those proposed in the window, and the last before it and the first
+            after it.
     """
 
     export_range: ExportRange
@@ -109,48 +116,57 @@ def read_record(
             is missing or fails to open (the export would not verify: the operator learns it
             here, with the place).
     """
-    spans: list[Span] = []
-    envelopes: list[Envelope] = []
-    heads: list[ChainHead] = []
-    receipts: list[Receipt] = []
     with transaction(db, path, write=False):
-        for direction in Direction:
-            span = _span(db, line_id, direction, window)
-            spans.append(span)
-            if span.empty:
-                continue
-            end = _path_end(db, line_id, direction, span)
-            envelopes += _envelopes(db, cipher, line_id, direction, first=span.first, last=end)
-            heads += _items(
+        spans = tuple(_span(db, line_id, d, window) for d in Direction)
+        receipts = [
+            receipt
+            for d in Direction
+            if not spans[d].empty
+            for receipt in _receipts(db, line_id, d, spans[d])
+        ]
+        checkpoints = _checkpoints(db, line_id, window)
+        ends = [0 if span.empty else span.last for span in spans]
+        chains: list[list[Envelope]] = [[], []]
+        # Each step may bring envelopes whose cross-links name more of the other direction.
+        while True:
+            for d in Direction:
+                if not spans[d].empty and (not chains[d] or chains[d][-1].seq < ends[d]):
+                    ends[d] = _path_end(db, line_id, d, ends[d])
+                    chains[d] = _envelopes(
+                        db, cipher, line_id, d, first=spans[d].first, last=ends[d]
+                    )
+            vouched = _vouched(chains, receipts, checkpoints)
+            if all(spans[d].empty or vouched[d] <= ends[d] for d in Direction):
+                break
+            ends = [max(end, top) for end, top in zip(ends, vouched, strict=True)]
+        heads = [
+            head
+            for d in Direction
+            if not spans[d].empty
+            for head in _items(
                 db,
                 ChainHead.decode,
                 "chain head",
                 "SELECT item FROM heads WHERE line_id = ? AND direction = ? AND seq BETWEEN ? AND ?"
                 " ORDER BY seq",
-                (line_id, int(direction), span.first, end),
+                (line_id, int(d), spans[d].first, ends[d]),
             )
-            receipts += _receipts(db, line_id, direction, span)
+        ]
         nacks = [
             nack
             for nack in _items(
                 db, Nack.decode, "NACK", "SELECT item FROM nacks WHERE line_id = ?", (line_id,)
             )
             if window.includes(nack.refused_at_ms)
-        ]
-        checkpoints = [
-            checkpoint
-            for checkpoint in _items(
-                db,
-                Checkpoint.decode,
-                "checkpoint",
-                "SELECT item FROM checkpoints WHERE line_id = ?"
-                " AND substr(item, ?, 8) BETWEEN ? AND ?",
-                (line_id, _PROPOSED_AT, *(bound.to_bytes(8, "big") for bound in window.bounds)),
+            or (
+                not spans[nack.direction].empty
+                and spans[nack.direction].first <= nack.seq <= ends[nack.direction]
             )
-            if window.includes(checkpoint.body.proposed_at_ms)
         ]
+    spans = (spans[0], spans[1])
+    envelopes = chains[0] + chains[1]
     return RecordItems(
-        ExportRange(line_id, (spans[0], spans[1])),
+        ExportRange(line_id, spans),
         tuple(envelopes),
         tuple(heads),
         tuple(receipts),
@@ -174,17 +190,51 @@ def _span(
     return Span(1 if window.start_ms is None else first, last)
 
 
-def _path_end(db: sqlite3.Connection, line_id: bytes, direction: Direction, span: Span) -> int:
-    """The seq of the first chain head at or after the span's last: where its hash path ends."""
+def _path_end(db: sqlite3.Connection, line_id: bytes, direction: Direction, seq: int) -> int:
+    """The seq of the first chain head at or after ``seq``: where the hash path ends."""
     (end,) = db.execute(
         "SELECT min(seq) FROM heads WHERE line_id = ? AND direction = ? AND seq >= ?",
-        (line_id, int(direction), span.last),
+        (line_id, int(direction), seq),
     ).fetchone()
     if end is None:
-        raise StoreCorruptError(
-            f"no stored chain head covers envelope {direction.name} #{span.last}"
-        )
+        raise StoreCorruptError(f"no stored chain head covers envelope {direction.name} #{seq}")
     return int(end)
+
+
+def _vouched(
+    chains: list[list[Envelope]], receipts: list[Receipt], checkpoints: list[Checkpoint]
+) -> list[int]:
+    """Per direction, the furthest seq the other station's items name (§14 step 2)."""
+    tops = [0, 0]
+    for receipt in receipts:
+        tops[receipt.direction] = max(tops[receipt.direction], receipt.ref.seq)
+    for checkpoint in checkpoints:
+        for d in Direction:
+            tops[d] = max(tops[d], checkpoint.body.head(d).seq)
+    for d in Direction:
+        for envelope in chains[d]:
+            tops[d.other] = max(tops[d.other], envelope.header.cross.seq)
+            if isinstance(envelope.body, AckBody):
+                tops[d.other] = max(tops[d.other], envelope.body.acked.seq)
+    return tops
+
+
+def _checkpoints(db: sqlite3.Connection, line_id: bytes, window: RecordWindow) -> list[Checkpoint]:
+    """Those proposed in the window, and the last before it and the first after it."""
+    start, end = (bound.to_bytes(8, "big") for bound in window.bounds)
+    query = "SELECT item FROM checkpoints WHERE line_id = ? AND substr(item, ?, 8)"
+    rows = [
+        *db.execute(
+            f"{query} < ? ORDER BY substr(item, ?, 8) DESC LIMIT 1",
+            (line_id, _PROPOSED_AT, start, _PROPOSED_AT),
+        ),
+        *db.execute(f"{query} BETWEEN ? AND ?", (line_id, _PROPOSED_AT, start, end)),
+        *db.execute(
+            f"{query} > ? ORDER BY substr(item, ?, 8) LIMIT 1",
+            (line_id, _PROPOSED_AT, end, _PROPOSED_AT),
+        ),
+    ]
+    return [decoded(Checkpoint.decode, item, "checkpoint") for (item,) in rows]
 
 
 def _envelopes(
