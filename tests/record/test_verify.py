@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -265,3 +266,73 @@ def test_a_history_spliced_with_the_peers_receipt_of_another_is_invalid() -> Non
     assert report.record is not None
     # and nothing of the file is shown as stored at the peer on the receipt's word
     assert all(report.record.stored_at(e) is None for e in report.record.envelopes)
+
+
+def test_a_send_time_the_signed_checkpoints_contradict_is_invalid() -> None:
+    """§8's bracket: checkpoint 1, both signed at T, fixes direction 0 at #1; #2 claims to have
+    been sent half an hour before it, and #3 after checkpoint 2 that covers it."""
+    from hotline.record import ChainWriter, Checkpoint, CheckpointBody
+
+    writer = ChainWriter(LINE, Direction.FIRST)
+    times = [T0 - 5, T0 - 1_800_000, T0 + 700_000]
+    chain = [
+        writer.append(
+            message(f"m{i}", i),
+            kind=Kind.MESSAGE,
+            precedence=Precedence.FLASH,
+            queued_at_ms=at,
+            sequenced_at_ms=at,
+            cross=GENESIS,
+        )
+        for i, at in enumerate(times)
+    ]
+    heads = [
+        ChainHead.create(
+            STATIONS[0].keys,
+            line_id=LINE,
+            direction=Direction.FIRST,
+            head=envelope.header.ref,
+            signed_at_ms=at + 1,
+        )
+        for envelope, at in zip(chain, times, strict=True)
+    ]
+
+    def checkpoint(number: int, covered: Envelope, at: int) -> Checkpoint:
+        body = CheckpointBody(LINE, Direction.FIRST, number, (covered.header.ref, GENESIS), at, at)
+        return Checkpoint(body, (body.sign(STATIONS[0].keys), body.sign(STATIONS[1].keys)))
+
+    data = encode_export(
+        (CARDS[0].encode(), CARDS[1].encode()),
+        ExportRange(LINE, (Span(1, 3), Span(0, 0))),
+        chain,
+        heads,
+        checkpoints=[checkpoint(1, chain[0], T0), checkpoint(2, chain[2], T0 + 600_000)],
+    )
+    report = verify_export(data)
+    assert [(seq, reason) for seq, _, reason in reasons(report)] == [
+        (2, Reason.TIME),  # before checkpoint 1, which its own station proposed without it
+        (3, Reason.TIME),  # after checkpoint 2, which both signed with it in
+    ]
+
+
+def test_a_file_of_tiny_items_is_malformed_at_once() -> None:
+    head, end = EXPORT[:-13], EXPORT[-13:]
+    assert end[0] == ItemType.END  # END: type, 4-byte length, u64 count (§13)
+    tiny = head + bytes([ItemType.CHECKPOINT]) + (0).to_bytes(4, "big") + end
+    report = verify_export(tiny)
+    assert not report.valid
+    assert "an item of 0 bytes" in report.failures[0].text
+
+
+def test_failures_past_the_bound_are_counted_not_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.record import _verify
+
+    monkeypatch.setattr(_verify, "MAX_FINDINGS", 2)
+    envelopes = [item for item in split_export(EXPORT) if item.type is ItemType.ENVELOPE]
+    assert len(envelopes) >= 3
+    garbled = bytearray(EXPORT)
+    for item in envelopes:  # a flipped byte at the end of each envelope (its body)
+        garbled[EXPORT.index(item.payload) + len(item.payload) - 1] ^= 1
+    report = verify_export(bytes(garbled))
+    assert not report.valid and len(report.failures) == 3
+    assert report.failures[-1].text.endswith("more")

@@ -154,6 +154,8 @@ def _print_export(report: ExportReport, show: bool) -> None:
     for note in record.notes if record else ():
         typer.echo(f"NOTE {printable(str(note))}")
     if show:
+        if not report.valid:
+            typer.echo("NOT VERIFIED: the file is INVALID; its messages as it shows them:")
         for message in _messages(report):
             typer.echo(
                 f"--- {message['from']} #{message['seq']} {message['kind']} {message['precedence']}"
@@ -178,11 +180,13 @@ def _statement_json(report: StatementReport) -> dict[str, Any]:
 def _print_statement(report: StatementReport) -> None:
     typer.echo("VALID" if report.valid else "INVALID")
     if report.name is not None:
-        typer.echo(f"signed by station {report.name}, fingerprint {report.fingerprint}")
+        who = "signed by station" if report.valid else "the card in it: station"
+        typer.echo(f"{who} {report.name}, fingerprint {report.fingerprint}")
     for failure in report.failures:
         typer.echo(f"FAIL {printable(failure)}")
     if report.statement is not None:
-        typer.echo(f"signed at {_time(report.statement.signed_at_ms)} (the signer's clock):")
+        said = "signed at" if report.valid else "NOT VERIFIED, it claims to be signed at"
+        typer.echo(f"{said} {_time(report.statement.signed_at_ms)} (the signer's clock):")
         typer.echo(printable_body(report.statement.text))
 
 

@@ -193,11 +193,16 @@ def decode_item(item: ExportItem) -> ItemValue:
             return count
 
 
+#: The shortest payload of any item but END: each holds a line id (64 bytes) or is a card.
+MIN_ITEM_LEN: Final = 64
+
+
 def split_export(data: bytes) -> tuple[ExportItem, ...]:
     """Take an export apart into its items, checking the framing and the order of types.
 
     Raises:
-        MalformedError: wrong magic, truncated, an item over 1 MiB, an unknown type, an
+        MalformedError: wrong magic, truncated, an item over 1 MiB or under
+            :data:`MIN_ITEM_LEN` bytes, an unknown type, an
             item type out of §13's order, a missing or miscounting END, bytes after END.
         UnknownVersionError: a version other than 1.
     """
@@ -224,6 +229,10 @@ def split_export(data: bytes) -> tuple[ExportItem, ...]:
         except ValueError:
             raise _malformed(f"unknown item type {code:#04x}", index) from None
         _check_position(kind, items, index)
+        if kind is not ItemType.END and len(payload) < MIN_ITEM_LEN:
+            # every item but END names the line (64 bytes) or is a card: none is this short,
+            # and a file of empty items would cost far more to hold than to send
+            raise _malformed(f"an item of {len(payload)} bytes (at least {MIN_ITEM_LEN})", index)
         items.append(kind)
         result.append(ExportItem(index, kind, payload))
     if not items or items[-1] is not ItemType.END:

@@ -40,6 +40,8 @@ class Reason(enum.StrEnum):
     RANGE = "RANGE"
     #: a card that does not decode or verify, or two cards that cannot make a line.
     CARD = "CARD"
+    #: a send time that a checkpoint both stations signed contradicts (§8's bracket).
+    TIME = "TIME"
 
     @classmethod
     def of(cls, reason: NackReason) -> Reason:

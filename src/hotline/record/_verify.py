@@ -18,9 +18,12 @@ failure kept, not only the first:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Final
 
+from hotline.constants import CLOCK_SKEW_BOUND_MS
 from hotline.signatures import VerifyKeys
 
 from ._body import AckBody
@@ -38,6 +41,11 @@ from ._validator import ChainValidator
 
 #: (direction, seq) -> envelope hash -> indexes of the verified signed items naming it.
 _Claims = dict[tuple[Direction, int], dict[bytes, list[int]]]
+
+
+#: Failures listed one by one; a file may be made to fail at every item, and its reader needs
+#: the first ones, not millions of lines.
+MAX_FINDINGS: Final = 1_000
 
 
 class _Unchecked:
@@ -68,6 +76,21 @@ class _Findings:
         self.notes: list[Finding] = []
         self.claims: _Claims = {}
         self.unchecked = _Unchecked()
+        #: Failures past :data:`MAX_FINDINGS`, counted only.
+        self.more = 0
+
+    def _add(self, finding: Finding) -> None:
+        if len(self.failures) < MAX_FINDINGS:
+            self.failures.append(finding)
+        else:
+            self.more += 1
+
+    def summary(self) -> tuple[Finding, ...]:
+        """The failures listed, and one line for those past the bound."""
+        if not self.more:
+            return tuple(self.failures)
+        last = Finding(None, None, None, self.failures[-1].reason, f"and {self.more:,} more")
+        return (*self.failures, last)
 
     def fail(
         self,
@@ -77,10 +100,10 @@ class _Findings:
         reason: Reason,
         text: str,
     ) -> None:
-        self.failures.append(Finding(index, direction, seq, reason, text))
+        self._add(Finding(index, direction, seq, reason, text))
 
     def refusal(self, index: int, direction: Direction | None, exc: RejectionError) -> None:
-        self.failures.append(Finding.refusal(index, direction, exc))
+        self._add(Finding.refusal(index, direction, exc))
 
     def note(
         self, index: int | None, direction: Direction | None, seq: int | None, text: str
@@ -288,11 +311,12 @@ def check_record(
     _check_links(chains, out)
     verified = _check_receipts(receipts, chains, line_id=line_id, keys=keys, out=out)
     _check_nacks(nacks, line_id, keys, out)
-    _check_checkpoints(checkpoints, chains, line_id=line_id, keys=keys, out=out)
+    signed = _check_checkpoints(checkpoints, chains, line_id=line_id, keys=keys, out=out)
+    _check_times(chains, signed, out)
     _check_equivocation(out)
     out.unchecked.report(out)
     return RecordReport(
-        failures=tuple(out.failures),
+        failures=out.summary(),
         notes=tuple(out.notes),
         export_range=export_range,
         record_hash_start=_record_hash(line_id, chains, lambda span: span.first - 1),
@@ -520,11 +544,13 @@ def _check_checkpoints(
     line_id: bytes,
     keys: tuple[VerifyKeys, VerifyKeys],
     out: _Findings,
-) -> None:
-    """Step 3 for checkpoints: the two stations' signatures, and the heads against the chains."""
+) -> list[Checkpoint]:
+    """Step 3 for checkpoints: the two stations' signatures, and the heads against the chains;
+    returns those both signatures of which verified."""
     _in_order(
         [(i, (c.body.proposer, c.body.number)) for i, c in checkpoints], "checkpoint", True, out
     )
+    signed: list[Checkpoint] = []
     for index, checkpoint in checkpoints:
         body = checkpoint.body
         if body.line_id != line_id:
@@ -542,6 +568,7 @@ def _check_checkpoints(
             )
         if bad:
             continue
+        signed.append(checkpoint)
         for direction in Direction:
             head = body.head(direction)
             out.claim(index, direction, head)
@@ -549,6 +576,58 @@ def _check_checkpoints(
             _reference(
                 chains, head, direction=direction, place=place, what="checkpoint heads", out=out
             )
+    return signed
+
+
+def _check_times(
+    chains: Sequence[_Chain], checkpoints: Sequence[Checkpoint], out: _Findings
+) -> None:
+    """Step 3 for send times: each envelope's ``sequenced_at`` (the sender's word) within what
+    the checkpoints both stations signed allow (§8). One covering it was proposed after it was
+    sent; one its own sender proposed without it (that station's tip then) before. Each bound
+    allows twice the clock bound: the two clocks, and a commit running while a proposal is made."""
+    slack = 2 * CLOCK_SKEW_BOUND_MS
+    for chain in chains:
+        direction = chain.direction
+        # Upper bounds: by head seq, the earliest proposal covering it (a suffix minimum).
+        covering = sorted((c.body.head(direction).seq, c.body.proposed_at_ms) for c in checkpoints)
+        seqs = [seq for seq, _ in covering]
+        earliest: list[int] = []
+        for _, at in reversed(covering):
+            earliest.append(at if not earliest else min(at, earliest[-1]))
+        earliest.reverse()
+        # Lower bounds: by head seq, the latest proposal of this direction's own station.
+        own = sorted(
+            (c.body.head(direction).seq, c.body.proposed_at_ms)
+            for c in checkpoints
+            if c.body.proposer is direction
+        )
+        own_seqs = [seq for seq, _ in own]
+        latest: list[int] = []
+        for _, at in own:
+            latest.append(at if not latest else max(at, latest[-1]))
+        for seq, (index, envelope) in sorted(chain.envelopes.items()):
+            sent = envelope.header.sequenced_at_ms
+            after = bisect.bisect_left(seqs, seq)
+            if after < len(seqs) and sent > earliest[after] + slack:
+                out.fail(
+                    index,
+                    direction,
+                    seq,
+                    Reason.TIME,
+                    f"sent at {sent} by its header, after a checkpoint proposed at"
+                    f" {earliest[after]} that both stations signed with it in",
+                )
+            before = bisect.bisect_left(own_seqs, seq)
+            if before and sent < latest[before - 1] - slack:
+                out.fail(
+                    index,
+                    direction,
+                    seq,
+                    Reason.TIME,
+                    f"sent at {sent} by its header, before a checkpoint its own station proposed"
+                    f" at {latest[before - 1]} without it",
+                )
 
 
 def _check_equivocation(out: _Findings) -> None:
