@@ -336,3 +336,40 @@ def test_failures_past_the_bound_are_counted_not_listed(monkeypatch: pytest.Monk
     report = verify_export(bytes(garbled))
     assert not report.valid and len(report.failures) == 3
     assert report.failures[-1].text.endswith("more")
+
+
+def test_a_signed_refusal_is_listed_as_such_and_an_equivocation_one_flags_it() -> None:
+    from hotline.record import Nack, NackReason, Subject
+    from hotline.record._signed import UNSIGNED
+
+    (envelope,) = _history(Direction.FIRST, ["one"], T0)
+    head = ChainHead.create(
+        STATIONS[0].keys,
+        line_id=LINE,
+        direction=Direction.FIRST,
+        head=envelope.header.ref,
+        signed_at_ms=T0 + 1,
+    )
+    nack = Nack(
+        LINE,
+        Direction.FIRST,
+        Subject.CHAIN_HEAD,
+        1,
+        envelope.hash,
+        NackReason.EQUIVOCATION,
+        "two signed heads for #1",
+        T0 + 99,
+        UNSIGNED,
+    ).signed_by(STATIONS[1].keys)
+    data = encode_export(
+        (CARDS[0].encode(), CARDS[1].encode()),
+        ExportRange(LINE, (Span(1, 1), Span(0, 0))),
+        [envelope],
+        [head],
+        nacks=[nack],
+    )
+    report = verify_export(data)
+    assert report.valid and report.record is not None
+    (refusal,) = report.record.refusals
+    assert refusal.reason is Reason.EQUIVOCATION and report.record.notes == ()
+    assert report.record.equivocation

@@ -103,6 +103,7 @@ def _export_json(report: ExportReport, show: bool) -> dict[str, Any]:
         ],
         "failures": [_finding_json(f) for f in report.failures],
         "not_checked": [_finding_json(f) for f in record.notes] if record else [],
+        "refusals": [_finding_json(f) for f in record.refusals] if record else [],
         "record_hash_start": _hex(record.record_hash_start if record else None),
         "record_hash_end": _hex(record.record_hash_end if record else None),
         "equivocation": bool(record and record.equivocation),
@@ -151,6 +152,8 @@ def _print_export(report: ExportReport, show: bool) -> None:
         typer.echo(f"from {span['from']}: {count} envelopes (#{span['first']}..#{span['last']})")
     for finding in report.failures:
         typer.echo(f"FAIL {printable(str(finding))}")
+    for refusal in record.refusals if record else ():
+        typer.echo(f"REFUSED {printable(str(refusal))}")
     for note in record.notes if record else ():
         typer.echo(f"NOTE {printable(str(note))}")
     if show:

@@ -89,8 +89,9 @@ class RecordReport:
 
     Attributes:
         failures: every failure, in the order of the file.
-        notes: what could not be checked (references outside the range) and what the record
-            says about itself (a NACK: a station refused something): not failures.
+        notes: what could not be checked (references outside the range): not failures.
+        refusals: the NACKs that verified, one finding each (its reason, what was refused):
+            a station refused something of the other's; the file is not the worse for it.
         export_range: the RANGE item, None if it did not decode.
         record_hash_start: the record hash (§10) before the range's first envelopes, None if
             the file cannot show it.
@@ -105,6 +106,7 @@ class RecordReport:
     record_hash_start: bytes | None
     record_hash_end: bytes | None
     envelopes: tuple[Envelope, ...]
+    refusals: tuple[Finding, ...]
     stored_index: StoredIndex = field(repr=False)
 
     @property
@@ -114,8 +116,11 @@ class RecordReport:
 
     @property
     def equivocation(self) -> bool:
-        """Whether two signed items (or envelopes) disagree about one position of a chain."""
-        return any(finding.reason is Reason.EQUIVOCATION for finding in self.failures)
+        """Whether two signed items (or envelopes) disagree about one position of a chain, or a
+        station's signed NACK says the other did so."""
+        return any(
+            finding.reason is Reason.EQUIVOCATION for finding in self.failures + self.refusals
+        )
 
     def stored_at(self, envelope: Envelope) -> int | None:
         """The time the receiver says it had stored ``envelope`` by: the earliest verified

@@ -74,6 +74,7 @@ class _Findings:
     def __init__(self) -> None:
         self.failures: list[Finding] = []
         self.notes: list[Finding] = []
+        self.refusals: list[Finding] = []
         self.claims: _Claims = {}
         self.unchecked = _Unchecked()
         #: Failures past :data:`MAX_FINDINGS`, counted only.
@@ -327,6 +328,7 @@ def check_record(
             for seq, (_, envelope) in sorted(chain.envelopes.items())
             if seq <= chain.span.last
         ),
+        refusals=tuple(out.refusals),
         stored_index=stored_index(verified),
     )
 
@@ -513,7 +515,7 @@ def _check_nacks(
     keys: tuple[VerifyKeys, VerifyKeys],
     out: _Findings,
 ) -> None:
-    """Step 3 for NACKs: their signatures; a verified NACK is noted (a station refused)."""
+    """Step 3 for NACKs: their signatures; a verified NACK is listed (a station refused)."""
     _in_order([(i, (n.direction, n.seq)) for i, n in nacks], "NACK", False, out)
     for index, nack in nacks:
         if nack.line_id != line_id:
@@ -525,7 +527,7 @@ def _check_nacks(
                 index, nack.direction, nack.seq, Reason.BAD_SIGNATURE, "the NACK does not verify"
             )
             continue
-        out.notes.append(
+        out.refusals.append(
             Finding(
                 index,
                 nack.direction,
