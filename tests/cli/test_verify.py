@@ -123,3 +123,18 @@ def test_a_time_past_any_date_is_shown_not_a_crash() -> None:
 
     assert _time(2**64 - 1) == f"{2**64 - 1} ms (not a date)"
     assert _time(0) == "1970-01-01T00:00:00.000+00:00"
+
+
+def test_expected_fingerprints_must_be_the_files_cards(cli: Cli, export_file: Path) -> None:
+    pinned = str(CARDS[0].fingerprint).replace(" ", "")  # typed without the spaces
+    assert cli("verify", export_file, "--expect", pinned).code == 0
+    impostor = "1" * 40
+    result = cli("verify", export_file, "--expect", pinned, "--expect", impostor)
+    assert result.code == ExitCode.RECORD_INVALID
+    assert f"FAIL no card in the file has the expected fingerprint {'11111 ' * 7}11111" in (
+        result.out
+    )
+    as_json = json.loads(cli("verify", export_file, "--json", "--expect", impostor).out)
+    assert as_json["valid"] is False and as_json["unexpected"] == [f"{'11111 ' * 7}11111"]
+    bad = cli("verify", export_file, "--expect", "123")
+    assert bad.code != 0 and "40 digits" in bad.err

@@ -203,25 +203,57 @@ def verify(
         bool, typer.Option("--show", help="Print the messages, control characters escaped.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect",
+            metavar="FINGERPRINT",
+            help="A station's fingerprint as pinned out of band (repeatable): VALID also"
+            " needs its card in the file.",
+        ),
+    ] = None,
 ) -> None:
     """Verify a record export or a statement offline: VALID or INVALID, and every reason."""
+    expected = [_fingerprint(value) for value in expect or ()]
     data = file.read_bytes()
     if data.startswith(STATEMENT_MAGIC):
         statement = verify_statement(data)
-        valid = statement.valid
+        missing = _missing(expected, [statement.fingerprint])
+        valid = statement.valid and not missing
         if as_json:
-            typer.echo(json.dumps(_statement_json(statement), indent=2))
+            found = _statement_json(statement) | {"valid": valid, "unexpected": missing}
+            typer.echo(json.dumps(found, indent=2))
         else:
             _print_statement(statement)
     else:
         report = verify_export(data)
-        valid = report.valid
+        missing = _missing(expected, [station.fingerprint for station in report.stations])
+        valid = report.valid and not missing
         if as_json:
-            typer.echo(json.dumps(_export_json(report, show), indent=2))
+            found = _export_json(report, show) | {"valid": valid, "unexpected": missing}
+            typer.echo(json.dumps(found, indent=2))
         else:
             _print_export(report, show)
+    if not as_json:
+        for fingerprint in missing:
+            typer.echo(f"FAIL no card in the file has the expected fingerprint {fingerprint}")
+        if missing:
+            typer.echo("INVALID: not made by the stations expected")
     if not valid:
         raise typer.Exit(ExitCode.RECORD_INVALID)
+
+
+def _fingerprint(value: str) -> str:
+    """A fingerprint as typed (groups, spaces or dashes), as 40 digits in groups of five."""
+    digits = "".join(c for c in value if c not in " -")
+    if len(digits) != 40 or not digits.isascii() or not digits.isdigit():
+        raise typer.BadParameter("a fingerprint is 40 digits", param_hint="--expect")
+    return " ".join(digits[i : i + 5] for i in range(0, 40, 5))
+
+
+def _missing(expected: list[str], found: list[str | None]) -> list[str]:
+    """The expected fingerprints no card of the file has."""
+    return [fingerprint for fingerprint in expected if fingerprint not in found]
 
 
 def record(
