@@ -373,3 +373,37 @@ def test_a_signed_refusal_is_listed_as_such_and_an_equivocation_one_flags_it() -
     (refusal,) = report.record.refusals
     assert refusal.reason is Reason.EQUIVOCATION and report.record.notes == ()
     assert report.record.equivocation
+
+
+def test_heads_out_of_their_place_are_an_order_failure() -> None:
+    """§13: each envelope is followed by the heads naming it, by signed_at; one encoding."""
+    chain = _history(Direction.FIRST, ["a", "b"], T0)
+    heads = [
+        ChainHead.create(
+            STATIONS[0].keys,
+            line_id=LINE,
+            direction=Direction.FIRST,
+            head=envelope.header.ref,
+            signed_at_ms=T0 + 10,
+        )
+        for envelope in chain
+    ]
+    good = encode_export(
+        (CARDS[0].encode(), CARDS[1].encode()),
+        ExportRange(LINE, (Span(1, 2), Span(0, 0))),
+        chain,
+        heads,
+    )
+    assert verify_export(good).valid
+    items = split_export(good)
+    envelope_1, head_1, envelope_2, head_2 = (item for item in items[3:7])
+    assert (envelope_1.type, head_1.type) == (ItemType.ENVELOPE, ItemType.CHAIN_HEAD)
+
+    def framed(item: object) -> bytes:
+        assert isinstance(item, type(envelope_1))
+        return bytes([item.type]) + len(item.payload).to_bytes(4, "big") + item.payload
+
+    start = good.index(framed(envelope_1))
+    moved = framed(envelope_1) + framed(envelope_2) + framed(head_1) + framed(head_2)
+    report = verify_export(good[:start] + moved + good[start + len(moved) :])
+    assert (1, 0, Reason.ORDER) in reasons(report)

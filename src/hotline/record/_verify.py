@@ -135,11 +135,18 @@ class _Chain:
         self.envelopes: dict[int, tuple[int, Envelope]] = {}
         self.head_seqs: list[int] = []
         self.top = 0
+        #: The seq of the last envelope read, and (seq, signed_at) of the last head read: a
+        #: head follows its envelope, the heads of one envelope by ``signed_at`` (§13).
+        self._last_seq = 0
+        self._last_head = (0, 0)
+        #: Heads read elsewhere than right after an envelope: (item index, seq).
+        self._misplaced: list[tuple[int, int]] = []
         self._validator: ChainValidator | None = None
         self._started = False
 
     def envelope(self, index: int, envelope: Envelope, redacted: bool) -> None:
         seq = envelope.seq
+        self._last_seq = seq
         if self.span.empty or seq < self.span.first:
             self.out.fail(
                 index, self.direction, seq, Reason.RANGE, f"outside the range {self.span}"
@@ -190,6 +197,13 @@ class _Chain:
         return self._validator
 
     def head(self, index: int, head: ChainHead) -> None:
+        if self._started and head.seq != self._last_seq:
+            self._misplaced.append((index, head.seq))  # (a missing envelope is a GAP instead)
+        elif self._started and (head.seq, head.signed_at_ms) < self._last_head:
+            self.out.fail(
+                index, self.direction, head.seq, Reason.ORDER, "heads of one envelope by signed_at"
+            )
+        self._last_head = (head.seq, head.signed_at_ms)
         validator = self._validator
         if validator is None or (head.seq <= validator.tip.seq and head.seq not in self.hashes):
             if not self._started:
@@ -236,6 +250,11 @@ class _Chain:
                 self._validator.finish()
             except RejectionError as exc:
                 self.out.refusal(end_index, self.direction, exc)
+        for index, seq in self._misplaced:
+            if seq in self.envelopes:
+                self.out.fail(
+                    index, self.direction, seq, Reason.ORDER, "a head not right after its envelope"
+                )
         if self.span.empty:
             return
         if self.top < self.span.last:
