@@ -23,6 +23,7 @@ from hotline.record import (
     Subject,
     clock_agrees,
     receipt_time_plausible,
+    send_time_plausible,
 )
 from hotline.signatures import HybridSignature
 
@@ -229,6 +230,22 @@ def test_receipt_time_lies_between_send_minus_bound_and_receive_plus_bound(
     assert receipt_time_plausible(receipted, T0, T0 + 500, 1000) is plausible
 
 
+@pytest.mark.parametrize(
+    ("sent", "previous", "plausible"),
+    [
+        (T0 + 1500, None, True),  # received at T0 + 500, clocks 1 s apart
+        (T0 + 1501, None, False),  # after we received it
+        (T0 - 999, T0, True),
+        (T0 - 1001, T0, False),  # before its previous envelope
+        (T0 - 3_600_000, None, True),  # sent long ago, delivered now (a queue)
+    ],
+)
+def test_a_send_time_lies_before_reception_and_after_the_previous_send(
+    sent: int, previous: int | None, plausible: bool
+) -> None:
+    assert send_time_plausible(sent, previous, T0 + 500, 1000) is plausible
+
+
 def test_negative_bounds_are_bugs() -> None:
     with pytest.raises(ValueError):
         clock_agrees(T0, T0, -1, 0)
@@ -236,6 +253,8 @@ def test_negative_bounds_are_bugs() -> None:
         clock_agrees(T0, T0, 0, -1)
     with pytest.raises(ValueError):
         receipt_time_plausible(T0, T0, T0, -1)
+    with pytest.raises(ValueError):
+        send_time_plausible(T0, None, T0, -1)
 
 
 # --- Statements --------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ def test_record_surface() -> None:
         "direction_of",
         "receipt_time_plausible",
         "record_hash",
+        "send_time_plausible",
         "EXPORT_MAGIC",
         "MAX_EXPORT_ITEM_LEN",
         "STATEMENT_MAGIC",

@@ -20,6 +20,7 @@ from ._checkpoint import Checkpoint as Checkpoint
 from ._checkpoint import CheckpointBody as CheckpointBody
 from ._clock import clock_agrees as clock_agrees
 from ._clock import receipt_time_plausible as receipt_time_plausible
+from ._clock import send_time_plausible as send_time_plausible
 from ._codes import Direction as Direction
 from ._codes import Kind as Kind
 from ._codes import NackReason as NackReason

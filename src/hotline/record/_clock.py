@@ -49,3 +49,27 @@ def receipt_time_plausible(
     if skew_bound_ms < 0:
         raise ValueError("the skew bound is not negative")
     return sent_at_ms - skew_bound_ms <= receipted_at_ms <= received_at_ms + skew_bound_ms
+
+
+def send_time_plausible(
+    sequenced_at_ms: int, previous_ms: int | None, received_at_ms: int, skew_bound_ms: int
+) -> bool:
+    """Return whether an incoming envelope's ``sequenced_at`` could be its sender's honest
+    clock: not after we received it, and not before the sender's previous envelope (its clock
+    read that earlier), each within the bound (docs/record-format.md §8: the bracket the
+    checkpoints then fix for good).
+
+    Args:
+        sequenced_at_ms: the envelope's ``sequenced_at`` (the sender's clock).
+        previous_ms: the ``sequenced_at`` of the sender's envelope before it, if known.
+        received_at_ms: when we received it (our clock).
+        skew_bound_ms: the largest clock difference tolerated (≥ 0).
+
+    Raises:
+        ValueError: a negative bound (a bug in the caller).
+    """
+    if skew_bound_ms < 0:
+        raise ValueError("the skew bound is not negative")
+    if sequenced_at_ms > received_at_ms + skew_bound_ms:
+        return False
+    return previous_ms is None or sequenced_at_ms >= previous_ms - skew_bound_ms

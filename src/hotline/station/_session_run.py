@@ -67,6 +67,7 @@ from hotline.record import (
     Receipt,
     Subject,
     receipt_time_plausible,
+    send_time_plausible,
 )
 from hotline.session import CloseReason, Frame, LocalProtocolError
 from hotline.signatures import VerifyKeys
@@ -136,6 +137,8 @@ class SessionRun:
         self._halted_out = False
         #: Covered envelopes of the peer handed to the writer and not committed yet.
         self._uncommitted = 0
+        #: The send time of the peer's envelope delivered last in this session.
+        self._peer_sent_ms: int | None = None
         #: When each receipt accepted but not yet stored arrived (our clock), by seq.
         self._receipt_arrivals: dict[int, int] = {}
         loop = asyncio.get_running_loop()
@@ -483,6 +486,35 @@ class SessionRun:
             count=len(envelopes),
         )
         self._send_now([ReceiptFrame(receipt.encode())])
+        self._check_send_times(envelopes, now_ms)
+
+    def _check_send_times(self, envelopes: Sequence[Envelope], received_at_ms: int) -> None:
+        """The peer's send times are its word in the record: one its own clock could not have
+        read (after we got it, or before its previous envelope) raises the clock alarm now,
+        not only when a checkpoint later contradicts it (§8)."""
+        slack = CLOCK_SKEW_BOUND_MS + self._rtt_ms()
+        for envelope in envelopes:
+            sent = envelope.header.sequenced_at_ms
+            previous, self._peer_sent_ms = self._peer_sent_ms, sent
+            if send_time_plausible(sent, previous, received_at_ms, slack):
+                continue
+            log_event(
+                _log,
+                logging.ERROR,
+                "ALARM send time implausible: the clocks disagree",
+                peer=self.courier.peer,
+                seq=envelope.seq,
+                sequenced_at=sent,
+                previous=previous,
+                now=received_at_ms,
+            )
+            self.courier.alarm(
+                AlarmKind.CLOCK_SKEW,
+                f"{self.courier.peer}'s envelope #{envelope.seq} says it was sent at {sent},"
+                " which its clock cannot have read (after we received it, or before its"
+                " previous one)",
+            )
+            return
 
     async def _receipted_up_to(self, event: ReceiptAccepted) -> None:
         courier = self.courier
