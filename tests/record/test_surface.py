@@ -77,6 +77,7 @@ def test_record_surface() -> None:
         "decode_item",
         "encode_export",
         "split_export",
+        "vouched_tops",
         "Finding",
         "Reason",
         "RecordReport",

@@ -233,6 +233,14 @@ def _history(direction: Direction, texts: list[str], t0: int) -> list[Envelope]:
     ]
 
 
+def _appended(data: bytes, kind: ItemType, payload: bytes) -> bytes:
+    """``data`` with one more item before its END (whose count follows)."""
+    count = int.from_bytes(data[-8:], "big")
+    item = bytes([kind]) + len(payload).to_bytes(4, "big") + payload
+    end = bytes([ItemType.END]) + (8).to_bytes(4, "big") + (count + 1).to_bytes(8, "big")
+    return data[:-13] + item + end
+
+
 def test_a_history_spliced_with_the_peers_receipt_of_another_is_invalid() -> None:
     """Station 0 re-signs its own direction and carries station 1's genuine receipt of the
     real chain: the receipt names a position past the file's chain, which the file must hold."""
@@ -253,13 +261,14 @@ def test_a_history_spliced_with_the_peers_receipt_of_another_is_invalid() -> Non
         head=forged[-1].header.ref,
         signed_at_ms=T0 - 3_500_000,
     )
-    spliced = encode_export(
+    alone = encode_export(
         (CARDS[0].encode(), CARDS[1].encode()),
         ExportRange(LINE, (Span(1, 2), Span(0, 0))),
         forged,
         [head],
-        receipts=[receipt],
     )
+    # (an honest encoder would not: it runs the path on to #5, which the forger cannot sign)
+    spliced = _appended(alone, ItemType.RECEIPT, receipt.encode())
     report = verify_export(spliced)
     assert not report.valid
     assert (5, 0, Reason.RANGE) in reasons(report)

@@ -189,3 +189,37 @@ def test_record_needs_a_running_station(world: World) -> None:
     result = hotline("--home", a.home, "record", "moscow", check=False)
     assert result.returncode == ExitCode.NOT_RUNNING
     assert "not running" in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_window_that_ends_while_the_line_moves_on_verifies(world: World) -> None:
+    """The checkpoint after the window and the receipts past it name later positions: the
+    export's hash paths run on to them, and both stations' files verify."""
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    for station in (a, b):
+        station.configure(fast() + "[testing]\ncheckpoint_interval_s = 0.5\n")
+        station.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    exchange(a, b, 2, "early")
+    time.sleep(0.1)
+    middle = datetime.now(UTC).isoformat(timespec="milliseconds")
+    time.sleep(0.1)
+    exchange(a, b, 3, "late")
+    wait_until(
+        lambda: all(
+            sqlite3.connect(station.home / "hotline.db")
+            .execute("SELECT count(*) FROM checkpoints")
+            .fetchone()[0]
+            >= 2
+            for station in (a, b)
+        ),
+        20,
+        "checkpoints over the late messages",
+    )
+    for station, peer in ((a, "moscow"), (b, "jerusalem")):
+        result = hotline("--home", station.home, "record", peer, "--json", "--to", middle)
+        found = json.loads(result.stdout)
+        assert found["valid"], found["failures"]
+        assert [span["last"] for span in found["range"]] == [2, 2]
+    stop_all(a, b)

@@ -55,6 +55,7 @@ from ._export import Span as Span
 from ._export import decode_item as decode_item
 from ._export import encode_export as encode_export
 from ._export import split_export as split_export
+from ._export import vouched_tops as vouched_tops
 from ._hashing import GENESIS as GENESIS
 from ._hashing import ZERO_HASH as ZERO_HASH
 from ._hashing import ChainRef as ChainRef

@@ -19,6 +19,7 @@ from typing import Final
 
 from hotline.constants import RECORD_HASH_LEN
 
+from ._body import AckBody
 from ._buffer import Reader, Writer, check_u64
 from ._checkpoint import Checkpoint
 from ._codes import Direction
@@ -274,8 +275,9 @@ def encode_export(
     Args:
         cards: the encoded cards of the stations of direction 0 and 1 (docs/identity.md §3).
         export_range: the line and the exported span of each direction.
-        envelopes: per direction, at least every envelope of the span *and of its hash path*:
-            on up to the first one at or after the span's last that a head in ``heads`` names.
+        envelopes: per direction, at least every envelope of the span *and of its hash path*
+            (:func:`path_ends`): on up to the first one a head in ``heads`` names at or after
+            the span's last and what the other station's items name.
             Any order, others are left out; bodies may be removed (:meth:`Envelope.redacted`);
             the path is written redacted.
         heads: chain heads; those naming a written envelope follow it, the others are left out.
@@ -299,9 +301,18 @@ def encode_export(
     for card in cards:
         writer.add(ItemType.CARD, card)
     writer.add(ItemType.RANGE, export_range.encode())
+    receipts = list(receipts)
+    checkpoints = list(checkpoints)
+    chains = [sorted(chain, key=lambda envelope: envelope.seq) for chain in by_direction]
+    ends = path_ends(export_range.spans, chains, heads_of, receipts, checkpoints)
     for direction in Direction:
-        chain = sorted(by_direction[direction], key=lambda envelope: envelope.seq)
-        _write_chain(writer, export_range.span(direction), chain, heads_of[direction])
+        _write_chain(
+            writer,
+            export_range.span(direction),
+            chains[direction],
+            heads_of[direction],
+            ends[direction],
+        )
     for receipt in sorted(receipts, key=lambda r: (r.direction, r.seq, r.receipted_at_ms)):
         _check_line(receipt.line_id, export_range, "a receipt")
         writer.add(ItemType.RECEIPT, receipt.encode())
@@ -314,21 +325,84 @@ def encode_export(
     return writer.finish()
 
 
+def vouched_tops(
+    chains: Sequence[Iterable[Envelope]],
+    receipts: Iterable[Receipt],
+    checkpoints: Iterable[Checkpoint],
+) -> tuple[int, int]:
+    """Per direction, the furthest ``seq`` that the *other* station's items name: its receipts'
+    ``ref``, the cross-links and acknowledgements of its envelopes (``chains``, per direction:
+    those the export holds), the checkpoints' heads. The hash path runs on to it (§13)."""
+    tops = [0, 0]
+    for receipt in receipts:
+        tops[receipt.direction] = max(tops[receipt.direction], receipt.ref.seq)
+    for checkpoint in checkpoints:
+        for direction in Direction:
+            tops[direction] = max(tops[direction], checkpoint.body.head(direction).seq)
+    for direction, chain in zip(Direction, chains, strict=True):
+        other = direction.other
+        for envelope in chain:
+            tops[other] = max(tops[other], envelope.header.cross.seq)
+            if isinstance(envelope.body, AckBody):
+                tops[other] = max(tops[other], envelope.body.acked.seq)
+    return tops[0], tops[1]
+
+
+def path_ends(
+    spans: Sequence[Span],
+    chains: Sequence[Sequence[Envelope]],
+    head_seqs: Sequence[Iterable[int]],
+    receipts: Sequence[Receipt],
+    checkpoints: Sequence[Checkpoint],
+) -> tuple[int, int]:
+    """Where each direction's hash path ends (§13): at the first head at or after ``need_d``,
+    the span's last or what the other station vouched for in the export, whichever is
+    further; found again as a longer path brings more cross-links (0 for an empty span).
+
+    Raises:
+        ValueError: no head at or after what a direction needs.
+    """
+    heads = [sorted(seqs) for seqs in head_seqs]
+    need = [span.last for span in spans]
+    while True:
+        ends = [0, 0]
+        for d in Direction:
+            if spans[d].empty:
+                continue
+            after = [seq for seq in heads[d] if seq >= need[d]]
+            if not after:
+                raise ValueError(f"no chain head at or after envelope {need[d]}: nothing covers it")
+            ends[d] = after[0]
+        held = [  # as the file will hold them: the path redacted (no ACK bodies there)
+            [
+                e if e.seq <= spans[d].last else e.redacted()
+                for e in chains[d]
+                if spans[d].first <= e.seq <= ends[d]
+            ]
+            for d in Direction
+        ]
+        tops = vouched_tops(held, receipts, checkpoints)
+        wanted = [max(need[d], tops[d]) if not spans[d].empty else 0 for d in Direction]
+        if wanted == need:
+            return ends[0], ends[1]
+        need = wanted
+
+
 def _check_line(line_id: bytes, export_range: ExportRange, what: str) -> None:
     if line_id != export_range.line_id:
         raise ValueError(f"{what} of another line cannot be exported in this range")
 
 
 def _write_chain(
-    writer: _ItemWriter, span: Span, chain: list[Envelope], heads: dict[int, list[ChainHead]]
+    writer: _ItemWriter,
+    span: Span,
+    chain: list[Envelope],
+    heads: dict[int, list[ChainHead]],
+    end: int,
 ) -> None:
-    """Write one direction: its span, then the redacted hash path to the first head past it."""
+    """Write one direction: its span, then the redacted hash path up to ``end``."""
     if span.empty:
         return
-    ends = [seq for seq in heads if seq >= span.last]
-    if not ends:
-        raise ValueError(f"no chain head at or after envelope {span.last}: nothing covers it")
-    end = min(ends)
     chain = [envelope for envelope in chain if span.first <= envelope.seq <= end]
     if [envelope.seq for envelope in chain] != list(range(span.first, end + 1)):
         raise ValueError(

@@ -31,7 +31,7 @@ from ._checkpoint import Checkpoint
 from ._codes import Direction, NackReason, Subject
 from ._envelope import Envelope
 from ._errors import MalformedError, RejectionError
-from ._export import ExportItem, ExportRange, ItemType, Span, decode_item
+from ._export import ExportItem, ExportRange, ItemType, Span, decode_item, vouched_tops
 from ._hashing import GENESIS, ChainRef, record_hash
 from ._head import ChainHead
 from ._nack import Nack
@@ -325,7 +325,11 @@ def check_record(
             nacks.append((item.index, value))
         elif isinstance(value, Checkpoint):
             checkpoints.append((item.index, value))
-    attested = _attested_tops(chains, receipts, checkpoints)
+    attested = vouched_tops(
+        [(envelope for _, envelope in chain.envelopes.values()) for chain in chains],
+        (receipt for _, receipt in receipts),
+        (checkpoint for _, checkpoint in checkpoints),
+    )
     for chain in chains:
         chain.finish(items[-1].index, attested[chain.direction])
     _check_links(chains, out)
@@ -375,29 +379,6 @@ def _record_hash(
     if first is None or second is None:
         return None
     return record_hash(line_id, first, second)
-
-
-def _attested_tops(
-    chains: Sequence[_Chain],
-    receipts: Sequence[tuple[int, Receipt]],
-    checkpoints: Sequence[tuple[int, Checkpoint]],
-) -> tuple[int, int]:
-    """Per direction, the furthest seq that the *other* station's items in the file name: its
-    receipts, the cross-links and acknowledgements of its envelopes, and the checkpoints. The
-    file's chain must reach it (§13, §14 step 2)."""
-    tops = [0, 0]
-    for _, receipt in receipts:
-        tops[receipt.direction] = max(tops[receipt.direction], receipt.ref.seq)
-    for _, checkpoint in checkpoints:
-        for direction in Direction:
-            tops[direction] = max(tops[direction], checkpoint.body.head(direction).seq)
-    for chain in chains:
-        other = chain.direction.other
-        for _, envelope in chain.envelopes.values():
-            tops[other] = max(tops[other], envelope.header.cross.seq)
-            if isinstance(envelope.body, AckBody):
-                tops[other] = max(tops[other], envelope.body.acked.seq)
-    return tops[0], tops[1]
 
 
 def _reference(

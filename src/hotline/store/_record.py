@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from hotline.record import (
-    AckBody,
     ChainHead,
     Checkpoint,
     Direction,
@@ -30,6 +29,7 @@ from hotline.record import (
     Nack,
     Receipt,
     Span,
+    vouched_tops,
 )
 
 from ._db import transaction
@@ -135,7 +135,7 @@ def read_record(
                     chains[d] = _envelopes(
                         db, cipher, line_id, d, first=spans[d].first, last=ends[d]
                     )
-            vouched = _vouched(chains, receipts, checkpoints)
+            vouched = vouched_tops(chains, receipts, checkpoints)  # ACKs on the path too: more
             if all(spans[d].empty or vouched[d] <= ends[d] for d in Direction):
                 break
             ends = [max(end, top) for end, top in zip(ends, vouched, strict=True)]
@@ -199,24 +199,6 @@ def _path_end(db: sqlite3.Connection, line_id: bytes, direction: Direction, seq:
     if end is None:
         raise StoreCorruptError(f"no stored chain head covers envelope {direction.name} #{seq}")
     return int(end)
-
-
-def _vouched(
-    chains: list[list[Envelope]], receipts: list[Receipt], checkpoints: list[Checkpoint]
-) -> list[int]:
-    """Per direction, the furthest seq the other station's items name (§14 step 2)."""
-    tops = [0, 0]
-    for receipt in receipts:
-        tops[receipt.direction] = max(tops[receipt.direction], receipt.ref.seq)
-    for checkpoint in checkpoints:
-        for d in Direction:
-            tops[d] = max(tops[d], checkpoint.body.head(d).seq)
-    for d in Direction:
-        for envelope in chains[d]:
-            tops[d.other] = max(tops[d.other], envelope.header.cross.seq)
-            if isinstance(envelope.body, AckBody):
-                tops[d.other] = max(tops[d.other], envelope.body.acked.seq)
-    return tops
 
 
 def _checkpoints(db: sqlite3.Connection, line_id: bytes, window: RecordWindow) -> list[Checkpoint]:
