@@ -131,6 +131,7 @@ def test_expected_fingerprints_must_be_the_files_cards(cli: Cli, export_file: Pa
     impostor = "1" * 40
     result = cli("verify", export_file, "--expect", pinned, "--expect", impostor)
     assert result.code == ExitCode.RECORD_INVALID
+    assert result.out.splitlines()[0] == "INVALID"
     assert f"FAIL no card in the file has the expected fingerprint {'11111 ' * 7}11111" in (
         result.out
     )

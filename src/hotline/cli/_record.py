@@ -77,6 +77,7 @@ def _messages(report: ExportReport) -> list[dict[str, Any]]:
     record = report.record
     if record is None:
         return []
+    disproved = {(f.direction, f.seq) for f in record.contradicted}
     return [
         {
             "direction": int(e.header.direction),
@@ -85,6 +86,7 @@ def _messages(report: ExportReport) -> list[dict[str, Any]]:
             "kind": e.header.kind.name,
             "precedence": e.header.precedence.name,
             "sent_at": _time(e.header.sequenced_at_ms),
+            "sent_at_contradicted": (e.header.direction, e.seq) in disproved,
             "stored_at": _time(record.stored_at(e)),
             "text": _content(e),
         }
@@ -104,6 +106,7 @@ def _export_json(report: ExportReport, show: bool) -> dict[str, Any]:
         "failures": [_finding_json(f) for f in report.failures],
         "not_checked": [_finding_json(f) for f in record.notes] if record else [],
         "refusals": [_finding_json(f) for f in record.refusals] if record else [],
+        "times_contradicted": [_finding_json(f) for f in record.contradicted] if record else [],
         "record_hash_start": _hex(record.record_hash_start if record else None),
         "record_hash_end": _hex(record.record_hash_end if record else None),
         "equivocation": bool(record and record.equivocation),
@@ -134,8 +137,10 @@ def _hex(value: bytes | None) -> str | None:
     return None if value is None else value.hex()
 
 
-def _print_export(report: ExportReport, show: bool) -> None:
-    typer.echo("VALID" if report.valid else "INVALID")
+def _print_export(report: ExportReport, show: bool, valid: bool | None = None) -> None:
+    """Print the report; ``valid`` overrides its verdict (fingerprints not the expected)."""
+    valid = report.valid if valid is None else valid
+    typer.echo("VALID" if valid else "INVALID")
     for station in report.stations:
         typer.echo(
             f"station {station.name} (direction {int(station.direction)}),"
@@ -154,15 +159,19 @@ def _print_export(report: ExportReport, show: bool) -> None:
         typer.echo(f"FAIL {printable(str(finding))}")
     for refusal in record.refusals if record else ():
         typer.echo(f"REFUSED {printable(str(refusal))}")
+    for contradiction in record.contradicted if record else ():
+        typer.echo(f"TIME {printable(str(contradiction))}")
     for note in record.notes if record else ():
         typer.echo(f"NOTE {printable(str(note))}")
     if show:
-        if not report.valid:
+        if not valid:
             typer.echo("NOT VERIFIED: the file is INVALID; its messages as it shows them:")
         for message in _messages(report):
             typer.echo(
                 f"--- {message['from']} #{message['seq']} {message['kind']} {message['precedence']}"
-                f"  sent {message['sent_at']}  stored {message['stored_at']}"
+                f"  sent {message['sent_at']}"
+                f"{' (DISPROVED by a checkpoint)' if message['sent_at_contradicted'] else ''}"
+                f"  stored {message['stored_at']}"
             )
             typer.echo(printable_body(message["text"]))
 
@@ -180,15 +189,17 @@ def _statement_json(report: StatementReport) -> dict[str, Any]:
     }
 
 
-def _print_statement(report: StatementReport) -> None:
-    typer.echo("VALID" if report.valid else "INVALID")
+def _print_statement(report: StatementReport, valid: bool | None = None) -> None:
+    """Print the report; ``valid`` overrides its verdict (fingerprints not the expected)."""
+    valid = report.valid if valid is None else valid
+    typer.echo("VALID" if valid else "INVALID")
     if report.name is not None:
-        who = "signed by station" if report.valid else "the card in it: station"
+        who = "signed by station" if valid else "the card in it: station"
         typer.echo(f"{who} {report.name}, fingerprint {report.fingerprint}")
     for failure in report.failures:
         typer.echo(f"FAIL {printable(failure)}")
     if report.statement is not None:
-        said = "signed at" if report.valid else "NOT VERIFIED, it claims to be signed at"
+        said = "signed at" if valid else "NOT VERIFIED, it claims to be signed at"
         typer.echo(f"{said} {_time(report.statement.signed_at_ms)} (the signer's clock):")
         typer.echo(printable_body(report.statement.text))
 
@@ -224,7 +235,7 @@ def verify(
             found = _statement_json(statement) | {"valid": valid, "unexpected": missing}
             typer.echo(json.dumps(found, indent=2))
         else:
-            _print_statement(statement)
+            _print_statement(statement, valid)
     else:
         report = verify_export(data)
         missing = _missing(expected, [station.fingerprint for station in report.stations])
@@ -233,12 +244,10 @@ def verify(
             found = _export_json(report, show) | {"valid": valid, "unexpected": missing}
             typer.echo(json.dumps(found, indent=2))
         else:
-            _print_export(report, show)
+            _print_export(report, show, valid)
     if not as_json:
         for fingerprint in missing:
             typer.echo(f"FAIL no card in the file has the expected fingerprint {fingerprint}")
-        if missing:
-            typer.echo("INVALID: not made by the stations expected")
     if not valid:
         raise typer.Exit(ExitCode.RECORD_INVALID)
 

@@ -40,7 +40,8 @@ class Reason(enum.StrEnum):
     RANGE = "RANGE"
     #: a card that does not decode or verify, or two cards that cannot make a line.
     CARD = "CARD"
-    #: a send time that a checkpoint both stations signed contradicts (§8's bracket).
+    #: a send time that a checkpoint both stations signed contradicts (§8's bracket): listed
+    #: apart (:attr:`RecordReport.contradicted`), not a failure.
     TIME = "TIME"
 
     @classmethod
@@ -92,6 +93,8 @@ class RecordReport:
         notes: what could not be checked (references outside the range): not failures.
         refusals: the NACKs that verified, one finding each (its reason, what was refused):
             a station refused something of the other's; the file is not the worse for it.
+        contradicted: envelopes whose send time the checkpoints both stations signed
+            disprove (reason TIME): the sender's clock, or its word, was wrong.
         export_range: the RANGE item, None if it did not decode.
         record_hash_start: the record hash (§10) before the range's first envelopes, None if
             the file cannot show it.
@@ -107,6 +110,7 @@ class RecordReport:
     record_hash_end: bytes | None
     envelopes: tuple[Envelope, ...]
     refusals: tuple[Finding, ...]
+    contradicted: tuple[Finding, ...]
     stored_index: StoredIndex = field(repr=False)
 
     @property

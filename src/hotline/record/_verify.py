@@ -75,13 +75,16 @@ class _Findings:
         self.failures: list[Finding] = []
         self.notes: list[Finding] = []
         self.refusals: list[Finding] = []
+        #: Send times the signed checkpoints contradict (§14 step 3): kept, not failures.
+        self.contradicted: list[Finding] = []
         self.claims: _Claims = {}
         self.unchecked = _Unchecked()
         #: Failures past :data:`MAX_FINDINGS`, counted only.
         self.more = 0
 
     def _add(self, finding: Finding) -> None:
-        if len(self.failures) < MAX_FINDINGS:
+        # an equivocation is always listed: junk items must not push it out of sight
+        if len(self.failures) < MAX_FINDINGS or finding.reason is Reason.EQUIVOCATION:
             self.failures.append(finding)
         else:
             self.more += 1
@@ -352,6 +355,7 @@ def check_record(
             if seq <= chain.span.last
         ),
         refusals=tuple(out.refusals),
+        contradicted=tuple(out.contradicted),
         stored_index=stored_index(verified),
     )
 
@@ -587,7 +591,9 @@ def _check_times(
     """Step 3 for send times: each envelope's ``sequenced_at`` (the sender's word) within what
     the checkpoints both stations signed allow (§8). One covering it was proposed after it was
     sent; one its own sender proposed without it (that station's tip then) before. Each bound
-    allows twice the clock bound: the two clocks, and a commit running while a proposal is made."""
+    allows twice the clock bound: the two clocks, and a commit running while a proposal is made.
+    A contradiction is kept apart, not a failure: the signatures hold, and the record keeps
+    what a station said, even a clock's fault; the reader learns the time is disproved."""
     slack = 2 * CLOCK_SKEW_BOUND_MS
     for chain in chains:
         direction = chain.direction
@@ -612,23 +618,27 @@ def _check_times(
             sent = envelope.header.sequenced_at_ms
             after = bisect.bisect_left(seqs, seq)
             if after < len(seqs) and sent > earliest[after] + slack:
-                out.fail(
-                    index,
-                    direction,
-                    seq,
-                    Reason.TIME,
-                    f"sent at {sent} by its header, after a checkpoint proposed at"
-                    f" {earliest[after]} that both stations signed with it in",
+                out.contradicted.append(
+                    Finding(
+                        index,
+                        direction,
+                        seq,
+                        Reason.TIME,
+                        f"sent at {sent} by its header, after a checkpoint proposed at"
+                        f" {earliest[after]} that both stations signed with it in",
+                    )
                 )
             before = bisect.bisect_left(own_seqs, seq)
             if before and sent < latest[before - 1] - slack:
-                out.fail(
-                    index,
-                    direction,
-                    seq,
-                    Reason.TIME,
-                    f"sent at {sent} by its header, before a checkpoint its own station proposed"
-                    f" at {latest[before - 1]} without it",
+                out.contradicted.append(
+                    Finding(
+                        index,
+                        direction,
+                        seq,
+                        Reason.TIME,
+                        f"sent at {sent} by its header, before a checkpoint its own station"
+                        f" proposed at {latest[before - 1]} without it",
+                    )
                 )
 
 
