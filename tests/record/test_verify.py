@@ -47,6 +47,8 @@ def test_an_export_verifies() -> None:
     assert report.record.notes == ()
     assert len(report.record.envelopes) == 6
     assert report.record.record_hash_end is not None
+    # each station's receipts vouch for every envelope of the other
+    assert all(report.record.attested_by_peer(e) for e in report.record.envelopes)
 
 
 def test_both_stations_exports_agree() -> None:
@@ -382,6 +384,8 @@ def test_a_signed_refusal_is_listed_as_such_and_an_equivocation_one_flags_it() -
     )
     report = verify_export(data)
     assert report.valid and report.record is not None
+    # nothing of station 1's vouches for station 0's envelope: its word alone
+    assert not report.record.attested_by_peer(envelope)
     (refusal,) = report.record.refusals
     assert refusal.reason is Reason.EQUIVOCATION and report.record.notes == ()
     assert report.record.equivocation

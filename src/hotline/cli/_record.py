@@ -87,6 +87,7 @@ def _messages(report: ExportReport) -> list[dict[str, Any]]:
             "precedence": e.header.precedence.name,
             "sent_at": _time(e.header.sequenced_at_ms),
             "sent_at_contradicted": (e.header.direction, e.seq) in disproved,
+            "attested_by_peer": record.attested_by_peer(e),
             "stored_at": _time(record.stored_at(e)),
             "text": _content(e),
         }
@@ -172,6 +173,7 @@ def _print_export(report: ExportReport, show: bool, valid: bool | None = None) -
                 f"  sent {message['sent_at']}"
                 f"{' (DISPROVED by a checkpoint)' if message['sent_at_contradicted'] else ''}"
                 f"  stored {message['stored_at']}"
+                + ("" if message["attested_by_peer"] else "  (NOT ATTESTED by the other station)")
             )
             typer.echo(printable_body(message["text"]))
 

@@ -93,6 +93,9 @@ class RecordReport:
         notes: what could not be checked (references outside the range): not failures.
         refusals: the NACKs that verified, one finding each (its reason, what was refused):
             a station refused something of the other's; the file is not the worse for it.
+        attested: per direction, the last seq the station that did not send it vouched for
+            (a receipt, a checkpoint, a cross-link or acknowledgement), as the file holds it:
+            the envelopes after it are the sender's word alone (:meth:`attested_by_peer`).
         contradicted: envelopes whose send time the checkpoints both stations signed
             disprove (reason TIME): the sender's clock, or its word, was wrong.
         export_range: the RANGE item, None if it did not decode.
@@ -111,6 +114,7 @@ class RecordReport:
     envelopes: tuple[Envelope, ...]
     refusals: tuple[Finding, ...]
     contradicted: tuple[Finding, ...]
+    attested: tuple[int, int]
     stored_index: StoredIndex = field(repr=False)
 
     @property
@@ -125,6 +129,11 @@ class RecordReport:
         return any(
             finding.reason is Reason.EQUIVOCATION for finding in self.failures + self.refusals
         )
+
+    def attested_by_peer(self, envelope: Envelope) -> bool:
+        """Whether the station that did not send ``envelope`` vouched for it (see
+        :attr:`attested`)."""
+        return envelope.seq <= self.attested[envelope.header.direction]
 
     def stored_at(self, envelope: Envelope) -> int | None:
         """The time the receiver says it had stored ``envelope`` by: the earliest verified

@@ -355,6 +355,7 @@ def check_record(
             if seq <= chain.span.last
         ),
         refusals=tuple(out.refusals),
+        attested=_attested(chains, verified, signed),
         contradicted=tuple(out.contradicted),
         stored_index=stored_index(verified),
     )
@@ -640,6 +641,32 @@ def _check_times(
                         f" proposed at {latest[before - 1]} without it",
                     )
                 )
+
+
+def _attested(
+    chains: Sequence[_Chain], receipts: Sequence[Receipt], checkpoints: Sequence[Checkpoint]
+) -> tuple[int, int]:
+    """Per direction, the furthest seq the *other* station vouched for as the file holds it:
+    a receipt, a checkpoint (both signed), or a cross-link or acknowledgement of its
+    envelopes, naming that position with the file's hash. The chain links everything before
+    it, so each envelope up to it is attested by the station that did not send it."""
+    tops = [0, 0]
+
+    def vouch(direction: Direction, ref: ChainRef) -> None:
+        if ref.seq > tops[direction] and chains[direction].tip(ref.seq) == ref:
+            tops[direction] = ref.seq
+
+    for receipt in receipts:
+        vouch(receipt.direction, receipt.ref)
+    for checkpoint in checkpoints:
+        for direction in Direction:
+            vouch(direction, checkpoint.body.head(direction))
+    for chain in chains:
+        for _, envelope in chain.envelopes.values():
+            vouch(chain.direction.other, envelope.header.cross)
+            if isinstance(envelope.body, AckBody):
+                vouch(chain.direction.other, envelope.body.acked)
+    return tops[0], tops[1]
 
 
 def _check_equivocation(out: _Findings) -> None:
