@@ -235,6 +235,17 @@ def _history(direction: Direction, texts: list[str], t0: int) -> list[Envelope]:
     ]
 
 
+def _head_of(envelope: Envelope, signed_at_ms: int) -> ChainHead:
+    """Station 0's head over ``envelope`` (direction 0)."""
+    return ChainHead.create(
+        STATIONS[0].keys,
+        line_id=LINE,
+        direction=Direction.FIRST,
+        head=envelope.header.ref,
+        signed_at_ms=signed_at_ms,
+    )
+
+
 def _appended(data: bytes, kind: ItemType, payload: bytes) -> bytes:
     """``data`` with one more item before its END (whose count follows)."""
     count = int.from_bytes(data[-8:], "big")
@@ -256,13 +267,7 @@ def test_a_history_spliced_with_the_peers_receipt_of_another_is_invalid() -> Non
         own=GENESIS,
     )
     forged = _history(Direction.FIRST, ["warning given an hour before", "x"], T0 - 3_600_000)
-    head = ChainHead.create(
-        STATIONS[0].keys,
-        line_id=LINE,
-        direction=Direction.FIRST,
-        head=forged[-1].header.ref,
-        signed_at_ms=T0 - 3_500_000,
-    )
+    head = _head_of(forged[-1], T0 - 3_500_000)
     alone = encode_export(
         (CARDS[0].encode(), CARDS[1].encode()),
         ExportRange(LINE, (Span(1, 2), Span(0, 0))),
@@ -297,16 +302,7 @@ def test_a_send_time_the_signed_checkpoints_contradict_is_invalid() -> None:
         )
         for i, at in enumerate(times)
     ]
-    heads = [
-        ChainHead.create(
-            STATIONS[0].keys,
-            line_id=LINE,
-            direction=Direction.FIRST,
-            head=envelope.header.ref,
-            signed_at_ms=at + 1,
-        )
-        for envelope, at in zip(chain, times, strict=True)
-    ]
+    heads = [_head_of(envelope, at + 1) for envelope, at in zip(chain, times, strict=True)]
 
     def checkpoint(number: int, covered: Envelope, at: int) -> Checkpoint:
         body = CheckpointBody(LINE, Direction.FIRST, number, (covered.header.ref, GENESIS), at, at)
@@ -357,13 +353,7 @@ def test_a_signed_refusal_is_listed_as_such_and_an_equivocation_one_flags_it() -
     from hotline.record._signed import UNSIGNED
 
     (envelope,) = _history(Direction.FIRST, ["one"], T0)
-    head = ChainHead.create(
-        STATIONS[0].keys,
-        line_id=LINE,
-        direction=Direction.FIRST,
-        head=envelope.header.ref,
-        signed_at_ms=T0 + 1,
-    )
+    head = _head_of(envelope, T0 + 1)
     nack = Nack(
         LINE,
         Direction.FIRST,
@@ -394,16 +384,7 @@ def test_a_signed_refusal_is_listed_as_such_and_an_equivocation_one_flags_it() -
 def test_heads_out_of_their_place_are_an_order_failure() -> None:
     """§13: each envelope is followed by the heads naming it, by signed_at; one encoding."""
     chain = _history(Direction.FIRST, ["a", "b"], T0)
-    heads = [
-        ChainHead.create(
-            STATIONS[0].keys,
-            line_id=LINE,
-            direction=Direction.FIRST,
-            head=envelope.header.ref,
-            signed_at_ms=T0 + 10,
-        )
-        for envelope in chain
-    ]
+    heads = [_head_of(envelope, T0 + 10) for envelope in chain]
     good = encode_export(
         (CARDS[0].encode(), CARDS[1].encode()),
         ExportRange(LINE, (Span(1, 2), Span(0, 0))),

@@ -618,27 +618,19 @@ def _check_times(
         for seq, (index, envelope) in sorted(chain.envelopes.items()):
             sent = envelope.header.sequenced_at_ms
             after = bisect.bisect_left(seqs, seq)
-            if after < len(seqs) and sent > earliest[after] + slack:
-                out.contradicted.append(
-                    Finding(
-                        index,
-                        direction,
-                        seq,
-                        Reason.TIME,
-                        f"sent at {sent} by its header, after a checkpoint proposed at"
-                        f" {earliest[after]} that both stations signed with it in",
-                    )
-                )
             before = bisect.bisect_left(own_seqs, seq)
-            if before and sent < latest[before - 1] - slack:
+            why = None
+            if after < len(seqs) and sent > earliest[after] + slack:
+                why = f"after a checkpoint proposed at {earliest[after]} that both signed with it"
+            elif before and sent < latest[before - 1] - slack:
+                why = (
+                    f"before a checkpoint its own station proposed at {latest[before - 1]}"
+                    " without it"
+                )
+            if why is not None:
                 out.contradicted.append(
                     Finding(
-                        index,
-                        direction,
-                        seq,
-                        Reason.TIME,
-                        f"sent at {sent} by its header, before a checkpoint its own station"
-                        f" proposed at {latest[before - 1]} without it",
+                        index, direction, seq, Reason.TIME, f"sent at {sent} by its header, {why}"
                     )
                 )
 
