@@ -132,9 +132,8 @@ def read_record(
             for d in Direction:
                 if not spans[d].empty and (not chains[d] or chains[d][-1].seq < ends[d]):
                     ends[d] = _path_end(db, line_id, d, ends[d])
-                    chains[d] = _envelopes(
-                        db, cipher, line_id, d, first=spans[d].first, last=ends[d]
-                    )
+                    first = chains[d][-1].seq + 1 if chains[d] else spans[d].first
+                    chains[d] += _envelopes(db, cipher, line_id, d, first=first, last=ends[d])
             vouched = vouched_tops(chains, receipts, checkpoints)  # ACKs on the path too: more
             if all(spans[d].empty or vouched[d] <= ends[d] for d in Direction):
                 break
