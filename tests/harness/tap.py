@@ -132,13 +132,20 @@ class FloodResult:
 
 
 def replay_flood(
-    port: int, messages: list[bytes], *, seconds: float, concurrency: int = 8
+    port: int,
+    messages: list[bytes],
+    *,
+    seconds: float,
+    concurrency: int = 8,
+    stop: threading.Event | None = None,
 ) -> FloodResult:
     """Send ``messages`` (cycled) to ``127.0.0.1:port``, one per connection, for ``seconds``.
 
     Each of ``concurrency`` workers connects, writes one message, waits (briefly) for the far
     end to close, and starts again; refused connections are retried after a short pause.
-    Bounded by ``seconds`` of wall time.
+    Bounded by ``seconds`` of wall time, and over sooner once ``stop`` is set: a test that
+    asserts on what the listener did under the flood stops it only after seeing that, so a
+    slow machine cannot end the flood before the listener got to it.
     """
     if not messages:
         raise ValueError("nothing to replay")
@@ -150,7 +157,7 @@ def replay_flood(
 
         async def worker(offset: int) -> None:
             index = offset
-            while loop.time() < end:
+            while loop.time() < end and not (stop is not None and stop.is_set()):
                 try:
                     reader, writer = await asyncio.open_connection(LOOPBACK, port)
                 except OSError:

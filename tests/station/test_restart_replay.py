@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import signal
+import threading
 import time
 
 from hotline.constants import LENGTH_PREFIX_LEN, MSG1_LEN
@@ -12,7 +13,12 @@ from tests.harness.tap import ThreadedTap, replay_flood
 
 from .stations import World, dial, fast, free_port, wait_until
 
-FLOOD_SECONDS = 4.0
+#: The flood's bound; the test stops it sooner, once it has seen replays refused with the line up.
+FLOOD_SECONDS = 15.0
+#: How long the flood goes on with the line up (and a replay refusal logged): enough replays to
+#: show that the listener drops them all and logs them once, not per replay. Below the station's
+#: 10 s refusal-log interval, so one line is right.
+FLOOD_AFTER_UP_S = 1.0
 
 
 def test_restart_under_a_replay_flood_brings_the_line_back_within_5_s(world: World) -> None:
@@ -34,21 +40,39 @@ def test_restart_under_a_replay_flood_brings_the_line_back_within_5_s(world: Wor
 
         moscow.signal(signal.SIGKILL)
         moscow.wait()
+        stop = threading.Event()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            flood = pool.submit(replay_flood, moscow.port, recorded, seconds=FLOOD_SECONDS)
+            flood = pool.submit(
+                replay_flood, moscow.port, recorded, seconds=FLOOD_SECONDS, stop=stop
+            )
             time.sleep(0.2)  # the flood is running (its dials are refused until moscow listens)
             moscow.serve()
-            took = wait_until(
-                lambda: moscow.state("jerusalem") == "up" and jerusalem.state("moscow") == "up",
-                5.0,
-                "the line up again under the flood",
-            )
+            try:
+                took = wait_until(
+                    lambda: moscow.state("jerusalem") == "up" and jerusalem.state("moscow") == "up",
+                    5.0,
+                    "the line up again under the flood",
+                )
+                wait_until(lambda: replays_logged(moscow.log), 5.0, "a replay refused")
+                time.sleep(FLOOD_AFTER_UP_S)  # and many more, still flooding
+            finally:
+                stop.set()
             result = flood.result(FLOOD_SECONDS + 10)
     assert took < 5.0  # from the restart (a fresh process: imports, unlock, store, listen)
     assert result.messages >= 50, result  # it really flooded
-    log = moscow.log.split("station up station=moscow")[-1]  # the restarted daemon's lines
-    replays = [line for line in log.splitlines() if 'reason="replayed msg1"' in line]
+    log = restarted(moscow.log)
+    replays = replays_logged(moscow.log)
     assert len(replays) == 1, log  # dropped every time, logged once per source and interval
     assert "source=127.0.0.1" in replays[0]
     print(f"line up {took:.2f} s after the restart; flood: {result}")
     print("\n".join(line for line in log.splitlines() if "refused" in line or "line" in line))
+
+
+def restarted(log: str) -> str:
+    """The restarted daemon's lines of ``log``."""
+    return log.rsplit("station up station=moscow", maxsplit=1)[-1]
+
+
+def replays_logged(log: str) -> list[str]:
+    """The restarted daemon's log lines refusing a replayed msg1."""
+    return [line for line in restarted(log).splitlines() if 'reason="replayed msg1"' in line]
