@@ -58,8 +58,8 @@ def make_schema(path: Path, upto: int) -> None:
         db.close()
 
 
-def test_there_are_four_versions_so_far() -> None:
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 6
+def test_there_are_seven_versions_so_far() -> None:
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 7
 
 
 def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
@@ -72,6 +72,7 @@ def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
     assert names == {
         "peer_handshake",
         "outbox",
+        "outbox_texts",
         "envelopes",
         "heads",
         "receipts",
@@ -142,6 +143,39 @@ def test_from_version_2_keeps_the_outbox_and_drops_the_empty_inbox(tmp_path: Pat
         db.close()
     assert version(path) == SCHEMA_VERSION
     assert "inbox" not in {name for _, name, _ in schema(path)}
+    fresh = tmp_path / "fresh.db"
+    connect(fresh).close()
+    assert schema(path) == schema(fresh)
+
+
+def test_from_version_6_moves_the_texts_out_of_the_outbox_rows(tmp_path: Path) -> None:
+    """Queued, sequenced and receipted rows keep their texts, ids, states and seqs."""
+    path = tmp_path / "hotline.db"
+    make_schema(path, 6)
+    cipher = RowCipher(KEY)
+    db = raw(path)
+    rows = []
+    for index, (state, seq) in enumerate([("receipted", 1), ("sequenced", 2), ("queued", None)]):
+        message_id = bytes([index]) * 16
+        nonce, body = cipher.seal(outbox_ad(LINE, message_id), f"текст {index}".encode())
+        rows.append((message_id.hex(), LINE, f"k{index}", state, seq, nonce, body))
+    db.executemany(
+        "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
+        " state, seq, nonce, body) VALUES (?, ?, 'moscow', 0, ?, 1, ?, ?, ?, ?)",
+        rows,
+    )
+    db.close()
+    db = connect(path)
+    try:
+        shown = [(m.id, m.text, m.state, m.seq) for m in Messages(db, path, cipher).outbox()]
+        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+    finally:
+        db.close()
+    assert shown == [
+        (bytes([1] * 16).hex(), "текст 1", OutboxState.SEQUENCED, 2),
+        (bytes([2] * 16).hex(), "текст 2", OutboxState.QUEUED, None),
+    ]
+    assert not {"nonce", "body"} & columns  # a state change no longer rewrites the text
     fresh = tmp_path / "fresh.db"
     connect(fresh).close()
     assert schema(path) == schema(fresh)

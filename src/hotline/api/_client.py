@@ -20,7 +20,6 @@ the same with a key per message, fixed before the first attempt.
 
 from __future__ import annotations
 
-import secrets
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Self
 import httpx
 
 from hotline.constants import CHECKPOINT_WAIT
+from hotline.ids import time_ordered_id
 
 from ._errors import ERRORS_BY_CODE, ApiError, NotRunningError
 from ._files import DaemonInfo, read_token
@@ -49,13 +49,13 @@ from ._views import (
 DEFAULT_TIMEOUT = 5.0
 #: An export reads and opens the whole range: a long record takes seconds, not milliseconds.
 RECORD_TIMEOUT = 300.0
-#: The CLI's idempotency keys: 128 random bits as 32 hex digits.
+#: The CLI's idempotency keys: 32 hex digits, the time then 80 random bits (:mod:`hotline.ids`).
 IDEMPOTENCY_KEY_BYTES = 16
 
 
 def new_idempotency_key() -> str:
-    """Return a fresh idempotency key (32 hex digits)."""
-    return secrets.token_hex(IDEMPOTENCY_KEY_BYTES)
+    """Return a fresh idempotency key (time-ordered: the daemon's key index grows at one edge)."""
+    return time_ordered_id(IDEMPOTENCY_KEY_BYTES).hex()
 
 
 class Client:

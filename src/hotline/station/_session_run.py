@@ -21,7 +21,6 @@ import collections
 import contextlib
 import functools
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Final
@@ -72,13 +71,13 @@ from hotline.record import (
 from hotline.session import CloseReason, Frame, LocalProtocolError
 from hotline.signatures import VerifyKeys
 from hotline.store import (
-    MESSAGE_ID_LEN,
     Audit,
     Chains,
     LineBook,
     Sequenced,
     StoreCorruptError,
     StoreError,
+    new_message_id,
 )
 from hotline.watch import AlarmKind
 
@@ -454,7 +453,7 @@ class SessionRun:
         courier = self.courier
         envelopes, heads = self._take_deliverables(first)
         peer_direction = courier.direction.other
-        ids = [secrets.token_hex(MESSAGE_ID_LEN) for _ in envelopes]
+        ids = [new_message_id().hex() for _ in envelopes]
         now_ms = _now_ms()
 
         def deliver(chains: Chains) -> Receipt:

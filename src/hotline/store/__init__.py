@@ -30,6 +30,7 @@ from ._record import RecordWindow as RecordWindow
 from ._sealing import LABEL_STORE_KEY as LABEL_STORE_KEY
 from ._sealing import MESSAGE_ID_LEN as MESSAGE_ID_LEN
 from ._sealing import RowCipher as RowCipher
+from ._sealing import new_message_id as new_message_id
 from ._sealing import outbox_ad as outbox_ad
 from ._sealing import sequenced_ad as sequenced_ad
 from ._store import HandshakeRecord as HandshakeRecord

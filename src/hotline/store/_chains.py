@@ -19,7 +19,6 @@ Batches use ``executemany`` and per-line indexes: no query per row on the hot pa
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,8 +61,8 @@ from ._rows import (
 )
 from ._sealing import (
     ENVELOPE_COLUMNS,
-    MESSAGE_ID_LEN,
     RowCipher,
+    new_message_id,
     open_envelope,
     open_outbox,
 )
@@ -98,7 +97,8 @@ def _body(kind: Kind, payload: bytes) -> MessageBody | AckBody:
 
 
 _QUEUED: Final = (
-    "SELECT position, id, peer, precedence, queued_at_ms, kind, nonce, body FROM outbox"
+    "SELECT position, id, peer, precedence, queued_at_ms, kind, nonce, body"
+    " FROM outbox JOIN outbox_texts USING (position)"
 )
 
 
@@ -486,7 +486,7 @@ class Chains:
             check_continuous(line_id, direction, tip, envelopes, heads)
             own_tip, _ = chain_tip(self._db, line_id, direction.other)
             ids = (
-                [secrets.token_hex(MESSAGE_ID_LEN) for _ in envelopes]
+                [new_message_id().hex() for _ in envelopes]
                 if message_ids is None
                 else list(message_ids)
             )

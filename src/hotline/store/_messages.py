@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import enum
 import hmac
-import secrets
 import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -44,8 +43,8 @@ from ._db import transaction
 from ._errors import DuplicateKeyError, MessageUnknownError, StoreCorruptError
 from ._sealing import (
     ENVELOPE_COLUMNS,
-    MESSAGE_ID_LEN,
     RowCipher,
+    new_message_id,
     open_envelope,
     open_outbox,
     outbox_ad,
@@ -239,15 +238,18 @@ _KEYS_PER_QUERY: Final = 500
 _OUTBOX_COLUMNS: Final = (
     "id, line_id, peer, precedence, queued_at_ms, state, seq, kind, nonce, body"
 )
+#: The outbox rows with their sealed texts.
+_OUTBOX: Final = "outbox JOIN outbox_texts USING (position)"
 #: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored,
 #: each with the ACK this station queued for it, if any (its key names the message).
 _INBOX: Final = (
     "SELECT e.message_id, e.peer, e.stored_at_ms,"
     " e.line_id, e.direction, e.seq, e.hash, e.header, e.nonce, e.body,"
-    " a.id, a.line_id, a.peer, a.precedence, a.queued_at_ms, a.state, a.seq, a.kind, a.nonce,"
-    " a.body"
+    " a.id, a.line_id, a.peer, a.precedence, a.queued_at_ms, a.state, a.seq, a.kind, t.nonce,"
+    " t.body"
     " FROM envelopes AS e LEFT JOIN outbox AS a"
     " ON a.idempotency_key = 'ack ' || e.message_id AND a.kind = 3"
+    " LEFT JOIN outbox_texts AS t ON t.position = a.position"
     " WHERE e.incoming = 1 AND e.kind IN (1, 2) AND (?1 IS NULL OR e.peer = ?1)"
     " AND e.rowid > ?2 ORDER BY e.rowid"
 )
@@ -359,14 +361,14 @@ class Messages:
         with transaction(self._db, self._path):
             found = self._by_keys({item.idempotency_key for item in items})
             results: list[Queued] = []
-            rows = []
+            rows, texts = [], []
             for item, payload in zip(items, data, strict=True):
                 precedence = Precedence(item.precedence)
                 existing = found.get(item.idempotency_key)
                 if existing is not None:
                     results.append(Queued(_same(existing, item, precedence), created=False))
                     continue
-                message_id = secrets.token_bytes(MESSAGE_ID_LEN)
+                message_id = new_message_id()
                 nonce, body = self._cipher.seal(outbox_ad(item.line_id, message_id), payload)
                 rows.append(
                     (
@@ -377,10 +379,9 @@ class Messages:
                         item.idempotency_key,
                         now_ms,
                         int(item.kind),
-                        nonce,
-                        body,
                     )
                 )
+                texts.append((message_id.hex(), nonce, body))
                 message = OutboxMessage(
                     message_id.hex(),
                     item.line_id,
@@ -396,8 +397,13 @@ class Messages:
                 results.append(Queued(message, created=True))
             self._db.executemany(
                 "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key,"
-                " queued_at_ms, kind, nonce, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " queued_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
+            )
+            self._db.executemany(
+                "INSERT INTO outbox_texts (position, nonce, body)"
+                " VALUES ((SELECT position FROM outbox WHERE id = ?), ?, ?)",
+                texts,
             )
         return results
 
@@ -416,7 +422,7 @@ class Messages:
         """
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
-                f"SELECT {_OUTBOX_COLUMNS} FROM outbox"  # noqa: S608
+                f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX}"  # noqa: S608
                 " WHERE state != 'receipted' AND (?1 IS NULL OR peer = ?1)"
                 " ORDER BY seq IS NULL, seq, precedence DESC, position",
                 (peer,),
@@ -613,7 +619,7 @@ class Messages:
             chunk = ordered[start : start + _KEYS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
             for key, *row in self._db.execute(
-                f"SELECT idempotency_key, {_OUTBOX_COLUMNS} FROM outbox"  # noqa: S608
+                f"SELECT idempotency_key, {_OUTBOX_COLUMNS} FROM {_OUTBOX}"  # noqa: S608
                 f" WHERE idempotency_key IN ({marks})",
                 chunk,
             ):

@@ -15,7 +15,6 @@ that one transaction:
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from collections.abc import Sequence
 from typing import Any, Final
@@ -23,7 +22,7 @@ from typing import Any, Final
 from hotline.record import ChainHead, ChainRef, Direction, Envelope, Kind, MessageBody
 
 from ._errors import StoreError
-from ._sealing import MESSAGE_ID_LEN, RowCipher, open_outbox
+from ._sealing import RowCipher, new_message_id, open_outbox
 
 #: Marks one outbox row sequenced: ``(seq, position)``.
 SEQUENCE_ROW: Final = "UPDATE outbox SET state = 'sequenced', seq = ? WHERE position = ?"
@@ -99,7 +98,8 @@ def reconcile_outbox(
     """
     candidates: _Candidates = {}
     for row in db.execute(
-        "SELECT position, id, peer, precedence, queued_at_ms, nonce, body FROM outbox"
+        "SELECT position, id, peer, precedence, queued_at_ms, nonce, body"
+        " FROM outbox JOIN outbox_texts USING (position)"
         " WHERE line_id = ? AND state = 'queued' ORDER BY position",
         (line_id,),
     ):
@@ -109,7 +109,7 @@ def reconcile_outbox(
     for envelope in envelopes:
         row = _match(cipher, line_id, envelope, candidates)
         if row is None:
-            ids.append(secrets.token_hex(MESSAGE_ID_LEN))
+            ids.append(new_message_id().hex())
             peers.append(fallback)
         else:
             ids.append(row[1])

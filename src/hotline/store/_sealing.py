@@ -29,6 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hotline.constants import LINE_ID_LEN
+from hotline.ids import time_ordered_id
 from hotline.record import Direction, Envelope, RecordError
 
 from ._errors import StoreCorruptError
@@ -39,7 +40,7 @@ LABEL_STORE_KEY: Final = b"hotline/1 at rest: store"
 STORE_KEY_LEN: Final = 32
 #: A fresh random nonce per sealed row, stored beside it.
 NONCE_LEN: Final = 12
-#: A message id: 128 random bits, far beyond any collision among a station's messages.
+#: A message id: 16 bytes, the time it was made then 80 random bits (:mod:`hotline.ids`).
 MESSAGE_ID_LEN: Final = 16
 
 OUTBOX: Final = "outbox"
@@ -51,6 +52,11 @@ def _place(table: str, line_id: bytes, fields: bytes) -> bytes:
         raise ValueError(f"a line id is {LINE_ID_LEN} bytes")
     name = table.encode("ascii")
     return bytes([len(name)]) + name + line_id + fields
+
+
+def new_message_id() -> bytes:
+    """Return a fresh message id (time-ordered, so the id indexes grow at one edge)."""
+    return time_ordered_id(MESSAGE_ID_LEN)
 
 
 def outbox_ad(line_id: bytes, message_id: bytes) -> bytes:
