@@ -8,7 +8,7 @@ it does not know.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, Field, asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol, Self, get_args, get_type_hints
 
@@ -141,10 +141,8 @@ class _View:
         """
         if not isinstance(document, dict):
             raise ApiError(f"the daemon's answer is malformed (not a {cls.__name__} object)")
-        hints = get_type_hints(cls)
         values: dict[str, Any] = {}
-        for field in fields(cls):  # type: ignore[arg-type]
-            types = get_args(hints[field.name]) or (hints[field.name],)  # str | None -> both
+        for field, types in _field_types(cls):
             if field.name not in document and field.default is not MISSING:
                 values[field.name] = field.default  # added later: an older daemon lacks it
                 continue
@@ -153,6 +151,23 @@ class _View:
                 raise ApiError(f"the daemon's answer is malformed ({cls.__name__}.{field.name})")
             values[field.name] = value
         return cls(**values)
+
+
+#: Per view class, each field with the types its JSON value may have.
+_FIELD_TYPES: Final[dict[type, tuple[tuple[Field[Any], tuple[type, ...]], ...]]] = {}
+
+
+def _field_types(cls: type) -> tuple[tuple[Field[Any], tuple[type, ...]], ...]:
+    """The fields of ``cls`` and their JSON types, worked out once per class: resolving
+    annotations is slow (it compiles each one), and a batch answer holds a view per message."""
+    known = _FIELD_TYPES.get(cls)
+    if known is None:
+        hints = get_type_hints(cls)
+        known = _FIELD_TYPES[cls] = tuple(
+            (field, get_args(hints[field.name]) or (hints[field.name],))  # str | None -> both
+            for field in fields(cls)
+        )
+    return known
 
 
 @dataclass(frozen=True, slots=True)

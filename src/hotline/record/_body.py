@@ -65,10 +65,16 @@ class MessageBody:
 
     text: str
     salt: bytes = field(repr=False)
+    #: The encoding, made once: a body is hashed, sealed at rest and sent, each from it.
+    _encoded: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_salt(self.salt)
-        encode_text(self.text, MAX_TEXT_LEN, "text")
+        writer = Writer()
+        writer.push_bytes(self.salt)
+        writer.push_vbytes(encode_text(self.text, MAX_TEXT_LEN, "text"))
+        writer.push_u8(0)  # attachment_count: none in version 1
+        object.__setattr__(self, "_encoded", writer.data)
 
     def __repr__(self) -> str:
         # What operators wrote is encrypted at rest: it never reaches a log through a repr.
@@ -81,11 +87,7 @@ class MessageBody:
 
     def encode(self) -> bytes:
         """Return the body's encoding (what ``body_hash`` hashes)."""
-        writer = Writer()
-        writer.push_bytes(self.salt)
-        writer.push_vbytes(encode_text(self.text, MAX_TEXT_LEN, "text"))
-        writer.push_u8(0)  # attachment_count: none in version 1
-        return writer.data
+        return self._encoded
 
     @classmethod
     def pull(cls, reader: Reader) -> MessageBody:
@@ -119,14 +121,22 @@ class AckBody:
     operator: str
     note: str
     salt: bytes = field(repr=False)
+    #: The encoding, made once (as a message body's).
+    _encoded: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_salt(self.salt)
         if self.acked.seq == 0:
             raise MalformedError("an acknowledgement names an envelope (seq ≥ 1)")
-        if not encode_text(self.operator, MAX_OPERATOR_NAME_LEN, "operator name"):
+        operator = encode_text(self.operator, MAX_OPERATOR_NAME_LEN, "operator name")
+        if not operator:
             raise MalformedError("an acknowledgement names its operator")
-        encode_text(self.note, MAX_ACK_NOTE_LEN, "note")
+        writer = Writer()
+        writer.push_bytes(self.salt)
+        self.acked.push(writer)
+        writer.push_vbytes(operator)
+        writer.push_vbytes(encode_text(self.note, MAX_ACK_NOTE_LEN, "note"))
+        object.__setattr__(self, "_encoded", writer.data)
 
     def __repr__(self) -> str:
         return f"AckBody(of #{self.acked.seq}, {len(self.note)} characters of note)"
@@ -138,12 +148,7 @@ class AckBody:
 
     def encode(self) -> bytes:
         """Return the body's encoding (what ``body_hash`` hashes)."""
-        writer = Writer()
-        writer.push_bytes(self.salt)
-        self.acked.push(writer)
-        writer.push_vbytes(encode_text(self.operator, MAX_OPERATOR_NAME_LEN, "operator name"))
-        writer.push_vbytes(encode_text(self.note, MAX_ACK_NOTE_LEN, "note"))
-        return writer.data
+        return self._encoded
 
     @classmethod
     def pull(cls, reader: Reader) -> AckBody:
