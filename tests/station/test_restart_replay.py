@@ -11,7 +11,7 @@ import time
 from hotline.constants import LENGTH_PREFIX_LEN, MSG1_LEN
 from tests.harness.tap import ThreadedTap, replay_flood
 
-from .stations import World, dial, fast, free_port, wait_until
+from .stations import Station, World, dial, fast, free_port, wait_until
 
 #: The flood's bound; the test stops it sooner, once it has seen replays refused with the line up.
 FLOOD_SECONDS = 15.0
@@ -53,26 +53,27 @@ def test_restart_under_a_replay_flood_brings_the_line_back_within_5_s(world: Wor
                     5.0,
                     "the line up again under the flood",
                 )
-                wait_until(lambda: replays_logged(moscow.log), 5.0, "a replay refused")
+                wait_until(lambda: replays_logged(moscow), 5.0, "a replay refused")
                 time.sleep(FLOOD_AFTER_UP_S)  # and many more, still flooding
             finally:
                 stop.set()
             result = flood.result(FLOOD_SECONDS + 10)
     assert took < 5.0  # from the restart (a fresh process: imports, unlock, store, listen)
     assert result.messages >= 50, result  # it really flooded
-    log = restarted(moscow.log)
-    replays = replays_logged(moscow.log)
+    log = restarted(moscow)
+    replays = replays_logged(moscow)
     assert len(replays) == 1, log  # dropped every time, logged once per source and interval
     assert "source=127.0.0.1" in replays[0]
     print(f"line up {took:.2f} s after the restart; flood: {result}")
     print("\n".join(line for line in log.splitlines() if "refused" in line or "line" in line))
 
 
-def restarted(log: str) -> str:
-    """The restarted daemon's lines of ``log``."""
-    return log.rsplit("station up station=moscow", maxsplit=1)[-1]
+def restarted(station: Station) -> str:
+    """The restarted daemon's log: its own file, from its first line (it refuses replays as
+    soon as it listens, before it logs "station up")."""
+    return station.logs[-1].read_text(errors="replace")
 
 
-def replays_logged(log: str) -> list[str]:
+def replays_logged(station: Station) -> list[str]:
     """The restarted daemon's log lines refusing a replayed msg1."""
-    return [line for line in restarted(log).splitlines() if 'reason="replayed msg1"' in line]
+    return [line for line in restarted(station).splitlines() if 'reason="replayed msg1"' in line]

@@ -181,6 +181,46 @@ def test_from_version_6_moves_the_texts_out_of_the_outbox_rows(tmp_path: Path) -
     assert schema(path) == schema(fresh)
 
 
+def test_migration_7_gives_back_the_space_of_the_old_outbox(tmp_path: Path) -> None:
+    """The outbox is rebuilt (its old pages freed for reuse), the WAL is emptied after the
+    migration, and positions carry on from the old table's."""
+    path = tmp_path / "hotline.db"
+    make_schema(path, 6)
+    cipher = RowCipher(KEY)
+    db = raw(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    for index in range(400):
+        message_id = index.to_bytes(16, "big")
+        nonce, body = cipher.seal(outbox_ad(LINE, message_id), b"x" * 1000)
+        db.execute(
+            "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
+            " nonce, body) VALUES (?, ?, 'moscow', 0, ?, 1, ?, ?)",
+            (message_id.hex(), LINE, f"k{index}", nonce, body),
+        )
+    db.close()
+    before = path.stat().st_size
+    db = connect(path)
+    try:
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        assert Path(f"{path}-wal").stat().st_size == 0  # truncated after migrating
+        assert free * page > before / 2  # the old table's pages wait for reuse
+        queued = Messages(db, path, cipher).queue(
+            line_id=LINE,
+            peer="moscow",
+            precedence=Precedence.ROUTINE,
+            text="after",
+            idempotency_key="k-after",
+            now_ms=2,
+        )
+        (position,) = db.execute(
+            "SELECT position FROM outbox WHERE id = ?", (queued.message.id,)
+        ).fetchone()
+    finally:
+        db.close()
+    assert position == 401
+
+
 #: One good row per new table (``{line}`` and friends filled in), and changes that break it.
 BAD_ROWS = [
     ("envelopes", "hash", "x'00'"),  # a hash is 64 bytes

@@ -22,7 +22,7 @@ from hotline.store import (
     sequenced_ad,
 )
 
-from .helpers import KEY, LINE, OTHER_LINE, deliver, raw
+from .helpers import KEY, LINE, OTHER_LINE, OWN, OWN_DIRECTION, deliver, raw
 
 
 def queue(messages: Messages, text: str, key: str, line: bytes = LINE) -> str:
@@ -150,6 +150,24 @@ def test_an_outbox_body_copied_into_the_inbox_fails(
     db.close()
     with pytest.raises(StoreCorruptError):
         messages.inbox()
+
+
+def test_an_outbox_row_that_lost_its_text_is_reported_not_skipped(
+    messages: Messages, chains: Chains, db_path: Path
+) -> None:
+    """The text sits in outbox_texts: a row without one is a damaged store, loudly."""
+    first = queue(messages, "first", "k1")
+    queue(messages, "second", "k2")
+    db = raw(db_path)
+    db.execute(
+        "DELETE FROM outbox_texts WHERE position = (SELECT position FROM outbox WHERE id = ?)",
+        (first,),
+    )
+    db.close()
+    with pytest.raises(StoreCorruptError, match=f"{first} has lost its text"):
+        messages.outbox()
+    with pytest.raises(StoreCorruptError, match="lost its text"):  # not sequenced past it
+        chains.sequence(LINE, OWN_DIRECTION, limit=8, signer=OWN, now_ms=1_750_000_000_001)
 
 
 def test_another_key_cannot_read(messages: Messages, db: sqlite3.Connection, db_path: Path) -> None:

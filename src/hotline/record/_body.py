@@ -70,6 +70,7 @@ class MessageBody:
 
     def __post_init__(self) -> None:
         _check_salt(self.salt)
+        object.__setattr__(self, "salt", bytes(self.salt))  # immutable, as the encoding is
         writer = Writer()
         writer.push_bytes(self.salt)
         writer.push_vbytes(encode_text(self.text, MAX_TEXT_LEN, "text"))
@@ -126,6 +127,7 @@ class AckBody:
 
     def __post_init__(self) -> None:
         _check_salt(self.salt)
+        object.__setattr__(self, "salt", bytes(self.salt))  # immutable, as the encoding is
         if self.acked.seq == 0:
             raise MalformedError("an acknowledgement names an envelope (seq ≥ 1)")
         operator = encode_text(self.operator, MAX_OPERATOR_NAME_LEN, "operator name")

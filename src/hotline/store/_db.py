@@ -173,16 +173,41 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # 7: the outbox's sealed texts move to a table of their own. A message changes state
     # twice after it is queued (sequenced, then receipted) and SQLite writes each page it
     # changes whole to the WAL (and again at the checkpoint): with the 1 KiB text in the row,
-    # every state change wrote the text again. Now it rewrites a row of ~200 bytes.
+    # every state change wrote the text again. Now it rewrites a row of ~200 bytes. The
+    # table is rebuilt, not altered (DROP COLUMN rewrites each row in place and frees no
+    # page): the old one's pages go back to the file's free list. Positions are copied, and
+    # outbox rows are never deleted, so AUTOINCREMENT still never reuses one.
     """
+    ALTER TABLE outbox RENAME TO outbox_v6;
+    CREATE TABLE outbox (
+        position         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT NOT NULL UNIQUE CHECK (length(id) = 32),
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        peer             TEXT NOT NULL,
+        precedence       INTEGER NOT NULL CHECK (precedence BETWEEN 0 AND 3),
+        idempotency_key  TEXT NOT NULL UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 64),
+        queued_at_ms     INTEGER NOT NULL CHECK (queued_at_ms >= 0),
+        state            TEXT NOT NULL DEFAULT 'queued'
+                         CHECK (state IN ('queued', 'sequenced', 'sent', 'receipted')),
+        seq              INTEGER CHECK (seq >= 1),
+        kind             INTEGER NOT NULL DEFAULT 1 CHECK (kind BETWEEN 1 AND 3)
+    ) STRICT;
+    INSERT INTO outbox (position, id, line_id, peer, precedence, idempotency_key, queued_at_ms,
+                        state, seq, kind)
+        SELECT position, id, line_id, peer, precedence, idempotency_key, queued_at_ms, state,
+               seq, kind FROM outbox_v6;
     CREATE TABLE outbox_texts (
         position         INTEGER PRIMARY KEY REFERENCES outbox (position),
         nonce            BLOB NOT NULL CHECK (length(nonce) = 12),
         body             BLOB NOT NULL
     ) STRICT;
-    INSERT INTO outbox_texts (position, nonce, body) SELECT position, nonce, body FROM outbox;
-    ALTER TABLE outbox DROP COLUMN nonce;
-    ALTER TABLE outbox DROP COLUMN body;
+    INSERT INTO outbox_texts (position, nonce, body) SELECT position, nonce, body FROM outbox_v6;
+    DROP TABLE outbox_v6;
+    CREATE INDEX outbox_queued ON outbox (line_id, precedence DESC, position)
+        WHERE state = 'queued';
+    CREATE INDEX outbox_in_flight ON outbox (line_id, seq) WHERE state = 'sequenced';
+    CREATE INDEX outbox_backlog ON outbox (peer, queued_at_ms, state)
+        WHERE state != 'receipted';
     """,
 )
 
@@ -331,6 +356,12 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
                 db.execute(f"PRAGMA user_version = {target}")
         except StoreError as exc:
             raise StoreError(f"{exc} (migrating to schema version {target})") from None
+    if 0 < version < SCHEMA_VERSION:
+        # A migration of a store in use logs about as much as the tables it rebuilds; give
+        # that space back now, or the WAL file keeps it while the daemon runs. Best effort:
+        # another connection reading at this instant only makes it wait for a later one.
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _statements(script: str) -> list[str]:

@@ -40,7 +40,7 @@ from hotline.record import (
 )
 
 from ._db import transaction
-from ._errors import DuplicateKeyError, MessageUnknownError, StoreCorruptError
+from ._errors import DuplicateKeyError, MessageUnknownError, StoreCorruptError, StoreError
 from ._sealing import (
     ENVELOPE_COLUMNS,
     RowCipher,
@@ -239,7 +239,8 @@ _OUTBOX_COLUMNS: Final = (
     "id, line_id, peer, precedence, queued_at_ms, state, seq, kind, nonce, body"
 )
 #: The outbox rows with their sealed texts.
-_OUTBOX: Final = "outbox JOIN outbox_texts USING (position)"
+#: (A LEFT JOIN: a row that lost its text is reported as damaged, never silently left out.)
+_OUTBOX: Final = "outbox LEFT JOIN outbox_texts USING (position)"
 #: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored,
 #: each with the ACK this station queued for it, if any (its key names the message).
 _INBOX: Final = (
@@ -381,7 +382,7 @@ class Messages:
                         int(item.kind),
                     )
                 )
-                texts.append((message_id.hex(), nonce, body))
+                texts.append((nonce, body, message_id.hex()))
                 message = OutboxMessage(
                     message_id.hex(),
                     item.line_id,
@@ -400,11 +401,13 @@ class Messages:
                 " queued_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            self._db.executemany(
+            stored = self._db.executemany(
                 "INSERT INTO outbox_texts (position, nonce, body)"
-                " VALUES ((SELECT position FROM outbox WHERE id = ?), ?, ?)",
+                " SELECT position, ?, ? FROM outbox WHERE id = ?",
                 texts,
-            )
+            ).rowcount
+            if stored != len(texts):  # each id was just inserted: a bug, never a retry
+                raise StoreError(f"{stored} of {len(texts)} texts stored: nothing was written")
         return results
 
     def outbox(self, peer: str | None = None) -> list[OutboxMessage]:

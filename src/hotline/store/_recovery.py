@@ -99,7 +99,7 @@ def reconcile_outbox(
     candidates: _Candidates = {}
     for row in db.execute(
         "SELECT position, id, peer, precedence, queued_at_ms, nonce, body"
-        " FROM outbox JOIN outbox_texts USING (position)"
+        " FROM outbox LEFT JOIN outbox_texts USING (position)"  # a lost text: reported
         " WHERE line_id = ? AND state = 'queued' ORDER BY position",
         (line_id,),
     ):

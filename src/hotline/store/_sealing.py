@@ -114,13 +114,21 @@ class RowCipher:
 
 
 def open_outbox(
-    cipher: RowCipher, line_id: bytes, message_id: str, nonce: bytes, body: bytes
+    cipher: RowCipher, line_id: bytes, message_id: str, nonce: bytes | None, body: bytes | None
 ) -> bytes:
     """Return the UTF-8 text of the outbox row of ``message_id`` (32 hex digits).
 
+    ``nonce`` and ``body`` come from ``outbox_texts`` by a LEFT JOIN: ``None`` is a row whose
+    text is gone, which the store reports rather than skipping the message.
+
     Raises:
-        StoreCorruptError: the row fails its integrity check.
+        StoreCorruptError: the row fails its integrity check, or its text is missing.
     """
+    if nonce is None or body is None:
+        raise StoreCorruptError(
+            f"the store's outbox message {message_id} has lost its text (outbox_texts): the"
+            " store was damaged or altered"
+        )
     ad = outbox_ad(line_id, bytes.fromhex(message_id))
     return cipher.open(ad, nonce, body, f"outbox message {message_id}")
 
