@@ -208,6 +208,10 @@ MAX_UNCOVERED_ENVELOPES: Final = 256
 #: Envelopes a sender may have sequenced but not receipted (the in-flight window,
 #: docs/protocol.md §4.4): a FLASH waits behind at most this many.
 IN_FLIGHT_WINDOW: Final = 1024
+#: Envelopes one sequencing commit takes at most: a quarter of the window, so several commits
+#: are in flight at once and the receiver stores one while the sender sequences the next. A
+#: commit of the whole window made the two stations take turns, each idle half the time.
+MAX_SEQUENCE_BATCH: Final = IN_FLIGHT_WINDOW // 4
 #: Covered envelopes a receiver holds uncommitted before it closes the session: twice the window,
 #: so only a peer that ignores the window reaches it (docs/protocol.md §4.5).
 MAX_UNCOMMITTED_ENVELOPES: Final = 2 * IN_FLIGHT_WINDOW

@@ -175,6 +175,20 @@ class EnvelopeHeader:
         )
 
 
+def _check_kind(header: EnvelopeHeader, body: Body) -> None:
+    """Refuse a body that is not of the header's kind.
+
+    Raises:
+        BodyMismatchError: it is not.
+    """
+    if header.kind not in body.KINDS:
+        raise BodyMismatchError(
+            f"a {header.kind.name} envelope with another kind of body",
+            seq=header.seq,
+            item_hash=header.hash,
+        )
+
+
 def _reader(data: bytes, what: str) -> Reader:
     """Return a reader over ``data`` after the checks that come before any field."""
     if len(data) > MAX_ENVELOPE_LEN:
@@ -205,12 +219,7 @@ class Envelope:
         if self.body is None:
             return
         seq = self.header.seq
-        if self.header.kind not in self.body.KINDS:
-            raise BodyMismatchError(
-                f"a {self.header.kind.name} envelope with another kind of body",
-                seq=seq,
-                item_hash=self.header.hash,
-            )
+        _check_kind(self.header, self.body)
         data = self.body.encode()
         if (
             len(data) != self.header.body_len
@@ -257,7 +266,13 @@ class Envelope:
             body_len=len(data),
             body_hash=tagged_hash(LABEL_BODY, data),
         )
-        return cls(header, body)
+        _check_kind(header, body)
+        # The header was just made from this body's encoding: the constructor's check would
+        # only hash the body a second time (a sender does this for every message it sends).
+        envelope = object.__new__(cls)
+        object.__setattr__(envelope, "header", header)
+        object.__setattr__(envelope, "body", body)
+        return envelope
 
     @property
     def hash(self) -> bytes:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from hotline.constants import (
     CLOCK_SKEW_BOUND_MS,
+    MAX_SEQUENCE_BATCH,
     MAX_UNCOMMITTED_ENVELOPES,
     MAX_UNCOVERED_ENVELOPES,
 )
@@ -688,7 +689,7 @@ class SessionRun:
                 await courier.work.wait()
                 continue
             courier.work.clear()
-            batch = await courier.call(self._sequencer(room))
+            batch = await courier.call(self._sequencer(min(room, MAX_SEQUENCE_BATCH)))
             if batch is None:
                 await courier.work.wait()
                 continue

@@ -280,8 +280,9 @@ class Chains:
         One commit: the envelopes (next seqs, linked to our tip, cross-linked to the peer's
         tip stored now), one head signed over every ``MAX_UNCOVERED_ENVELOPES`` of them (the
         receiver holds no more uncovered) and over the last, and the outbox rows marked
-        ``sequenced``. Only after it returns may anything of the batch be sent. Under load a
-        commit takes the whole free window: fewer fsyncs per message.
+        ``sequenced``. Only after it returns may anything of the batch be sent. Under load the
+        courier asks for ``MAX_SEQUENCE_BATCH`` at a time: few fsyncs per message, and the
+        receiver stores one batch while the next is sequenced.
 
         Args:
             line_id: the line.
