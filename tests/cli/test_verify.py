@@ -139,3 +139,23 @@ def test_expected_fingerprints_must_be_the_files_cards(cli: Cli, export_file: Pa
     assert as_json["valid"] is False and as_json["unexpected"] == [f"{'11111 ' * 7}11111"]
     bad = cli("verify", export_file, "--expect", "123")
     assert bad.code != 0 and "40 digits" in bad.err
+
+
+def test_a_file_past_the_bound_is_refused_unread(
+    cli: Cli, export_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verifier reads at most MAX_EXPORT_FILE_LEN bytes (a wrong path, /dev/zero, or a
+    hostile file must not take the memory); one line says what to do instead."""
+    monkeypatch.setattr("hotline.cli._record.MAX_EXPORT_FILE_LEN", export_file.stat().st_size - 1)
+    result = cli("verify", export_file)
+    assert result.code == ExitCode.INPUT_UNREADABLE
+    assert "larger than" in result.err and "--from, --to" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    monkeypatch.setattr("hotline.cli._record.MAX_EXPORT_FILE_LEN", export_file.stat().st_size)
+    assert cli("verify", export_file).code == 0  # exactly at the bound: read
+
+
+def test_an_unreadable_file_is_one_line(cli: Cli, tmp_path: Path) -> None:
+    result = cli("verify", tmp_path / "missing.hrec")
+    assert result.code == ExitCode.INPUT_UNREADABLE
+    assert "cannot read" in result.err and len(result.err.strip().splitlines()) == 1

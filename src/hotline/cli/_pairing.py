@@ -14,30 +14,18 @@ from typing import Annotated
 
 import typer
 
-from hotline.errors import ExitCode, HotlineError
 from hotline.identity import Card, PairOutcome, Peer
 
 from . import _terminal
+from ._input import read_input
 from ._options import PassphraseFd, PassphraseFile, root_options, unlock
 
 #: A card file is a few KiB of armour, perhaps inside a saved e-mail; 1 MiB is plenty.
 MAX_CARD_FILE_LEN = 1 << 20
 
 
-class InputFileError(HotlineError):
-    """A file named on the command line cannot be read."""
-
-    exit_code = ExitCode.INPUT_UNREADABLE
-
-
 def _read_card(path: Path) -> Card:
-    try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_CARD_FILE_LEN + 1)
-    except OSError as exc:
-        raise InputFileError(f"cannot read the card file {path}: {exc.strerror}") from None
-    if len(raw) > MAX_CARD_FILE_LEN:
-        raise InputFileError(f"{path} is larger than {MAX_CARD_FILE_LEN} bytes: not a card")
+    raw = read_input(path, MAX_CARD_FILE_LEN, "a card file")
     return Card.from_armour(raw.decode("utf-8", errors="replace"))
 
 

@@ -25,6 +25,7 @@ import typer
 from hotline.api import Client, check_peer
 from hotline.errors import ExitCode
 from hotline.record import (
+    MAX_EXPORT_FILE_LEN,
     STATEMENT_MAGIC,
     AckBody,
     Envelope,
@@ -38,6 +39,7 @@ from hotline.verify import (
     verify_statement,
 )
 
+from ._input import read_input
 from ._messages import printable, printable_body
 from ._options import PassphraseFd, PassphraseFile, root_options
 
@@ -228,7 +230,12 @@ def verify(
 ) -> None:
     """Verify a record export or a statement offline: VALID or INVALID, and every reason."""
     expected = [_fingerprint(value) for value in expect or ()]
-    data = file.read_bytes()
+    data = read_input(
+        file,
+        MAX_EXPORT_FILE_LEN,
+        "a record export this verifier reads",
+        " (export the record in shorter ranges: --from, --to)",
+    )
     if data.startswith(STATEMENT_MAGIC):
         statement = verify_statement(data)
         missing = _missing(expected, [statement.fingerprint])

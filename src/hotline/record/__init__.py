@@ -47,6 +47,7 @@ from ._errors import UnknownValueError as UnknownValueError
 from ._errors import UnknownVersionError as UnknownVersionError
 from ._errors import WrongLineError as WrongLineError
 from ._export import EXPORT_MAGIC as EXPORT_MAGIC
+from ._export import MAX_EXPORT_FILE_LEN as MAX_EXPORT_FILE_LEN
 from ._export import MAX_EXPORT_ITEM_LEN as MAX_EXPORT_ITEM_LEN
 from ._export import ExportItem as ExportItem
 from ._export import ExportRange as ExportRange

@@ -36,6 +36,10 @@ EXPORT_VERSION: Final = 1
 #: The largest payload of one item: far above the largest real one (an envelope, ~62 KiB), so a
 #: damaged length is refused before a megabyte is copied.
 MAX_EXPORT_ITEM_LEN: Final = 1 << 20
+#: The largest export file a verifier reads (§13): ~700,000 messages of 1 KiB. A verifier holds
+#: the checked file in memory (about five times its size), so a longer record is exported and
+#: verified in ranges (``--from``, ``--to``), each with its own hash paths.
+MAX_EXPORT_FILE_LEN: Final = 1 << 30
 
 
 class ItemType(enum.IntEnum):
