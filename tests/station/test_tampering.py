@@ -83,3 +83,39 @@ def test_a_tampered_store_is_found_and_both_stations_alarm(
     assert [m.text for m in a.client().outbox()] == ["after the damage"]
     assert "Traceback" not in a.log + b.log
     stop_all(a, b)
+
+
+@pytest.mark.timeout(120)
+def test_a_queued_message_that_lost_its_text_raises_the_record_alarm(world: World) -> None:
+    """The sealed text of a queued message removed from the sender's store: sequencing fails
+    on it every session, so the station says so (a RECORD alarm, a CRITICAL line) rather than
+    closing sessions quietly, and it never sends past the message."""
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    a.configure(fast())
+    b.configure(fast())
+    a.serve()
+    wait_until(lambda: a.api_status() is not None, 20, "jerusalem serving")
+    a.client().send("moscow", "lost", precedence="flash")
+    a.client().send("moscow", "kept")
+    stop_all(a)
+    db = sqlite3.connect(a.home / "hotline.db", isolation_level=None)
+    try:
+        db.execute(
+            "DELETE FROM outbox_texts WHERE position ="
+            " (SELECT position FROM outbox WHERE state = 'queued' AND precedence = 3)"
+        )
+    finally:
+        db.close()
+    a.serve()
+    b.serve()
+
+    def alarmed() -> bool:
+        status = a.api_status()  # None until the restarted daemon serves
+        return status is not None and any(alarm["kind"] == "record" for alarm in status["alarms"])
+
+    wait_until(alarmed, 20, "the record alarm at jerusalem")
+    assert "ALARM the store is damaged" in a.log and "has lost its text" in a.log
+    assert b.client().inbox() == []  # nothing went past the damaged message
+    assert "Traceback" not in a.log + b.log
+    stop_all(a, b)

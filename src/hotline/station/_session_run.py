@@ -7,7 +7,8 @@ Per session the courier runs two tasks, here:
   Envelopes a head covers while a commit runs join the next commit (one receipt for all).
 - the **sender** starts once the peer's SYNC is answered and our backlog resent; it sequences
   queued messages (precedence first) in one commit per batch, as many as the in-flight window
-  has room for (a head per ``MAX_UNCOVERED_ENVELOPES``), and sends each batch after its commit.
+  has room for and at most ``MAX_SEQUENCE_BATCH`` (so the peer stores one batch while the next
+  is sequenced), and sends each batch after its commit.
 
 Every step that writes first and announces second has a crash point between the two
 (:mod:`._crashpoints`). Both tasks end with the session; the next session starts from the
@@ -372,6 +373,16 @@ class SessionRun:
             await work()
         except SessionGoneError:
             return
+        except StoreCorruptError as exc:  # it fails the same way next session: say so loudly
+            log_event(
+                _log,
+                logging.CRITICAL,
+                "ALARM the store is damaged; session closed",
+                peer=self.courier.peer,
+                error=exc,
+            )
+            self.courier.alarm(AlarmKind.RECORD, f"the store is damaged: {exc}")
+            self._close(CloseReason.GOING_AWAY, "store failure")
         except StoreError as exc:
             log_event(_log, logging.ERROR, "store failed; session closed", error=exc)
             self._close(CloseReason.GOING_AWAY, "store failure")

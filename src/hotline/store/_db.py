@@ -175,8 +175,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # changes whole to the WAL (and again at the checkpoint): with the 1 KiB text in the row,
     # every state change wrote the text again. Now it rewrites a row of ~200 bytes. The
     # table is rebuilt, not altered (DROP COLUMN rewrites each row in place and frees no
-    # page): the old one's pages go back to the file's free list. Positions are copied, and
-    # outbox rows are never deleted, so AUTOINCREMENT still never reuses one.
+    # page): the old one's pages go back to the file's free list. Positions are copied with
+    # the table's AUTOINCREMENT counter, so none is ever used twice.
     """
     ALTER TABLE outbox RENAME TO outbox_v6;
     CREATE TABLE outbox (
@@ -202,6 +202,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         body             BLOB NOT NULL
     ) STRICT;
     INSERT INTO outbox_texts (position, nonce, body) SELECT position, nonce, body FROM outbox_v6;
+    DELETE FROM sqlite_sequence WHERE name = 'outbox';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', seq FROM sqlite_sequence
+        WHERE name = 'outbox_v6';
     DROP TABLE outbox_v6;
     CREATE INDEX outbox_queued ON outbox (line_id, precedence DESC, position)
         WHERE state = 'queued';
@@ -361,7 +364,11 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         # that space back now, or the WAL file keeps it while the daemon runs. Best effort:
         # another connection reading at this instant only makes it wait for a later one.
         with contextlib.suppress(sqlite3.Error):
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute("PRAGMA busy_timeout = 100")  # a reader elsewhere: not worth a wait
+            try:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _statements(script: str) -> list[str]:
