@@ -67,6 +67,7 @@ def test_record_surface() -> None:
         "record_hash",
         "send_time_plausible",
         "EXPORT_MAGIC",
+        "MAX_EXPORT_FILE_LEN",
         "MAX_EXPORT_ITEM_LEN",
         "STATEMENT_MAGIC",
         "ExportItem",
