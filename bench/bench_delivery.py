@@ -11,6 +11,10 @@ and counted when station B has committed it to its inbox (issue 7, "Benchmark"):
 3. **batched**: ``BATCHED`` messages in batches of ``BATCH`` (``Client.send_batch``).
 4. **latency**: ``PACED`` messages sent at a steady ``RATE`` per second; for each, the time
    from ``send`` returning on A to B's commit.
+5. **the halves of batched**, to tell where its time goes: B is stopped (SIGSTOP) while
+   ``BATCHED`` messages are queued at A in batches (**intake alone**: A's API and store, with
+   nothing to deliver past its in-flight window), then resumed (SIGCONT), and the backlog is
+   delivered (**delivery alone**: from the resume to B's last commit).
 
 End to end means from the first ``send`` starting to the last message's ``received_at`` on B
 (the time B's inbox commit was stamped, read back through B's API once the run is over), both
@@ -217,6 +221,25 @@ def measure_batched(pair: _Pair, count: int = BATCHED, size: int = BATCH) -> flo
     return _drain(pair, "batched", count, before, start)
 
 
+def measure_halves(pair: _Pair, count: int = BATCHED, size: int = BATCH) -> tuple[float, float]:
+    """Intake alone and delivery alone, msg/s (see the module's docstring, 5)."""
+    before = pair.received()
+    receiver = pair.processes[1]
+    receiver.send_signal(signal.SIGSTOP)
+    try:
+        start = time.time()
+        for first in range(0, count, size):
+            pair.a.send_batch(
+                [{"peer": "b", "text": _text("halves", i)} for i in range(first, first + size)]
+            )
+        intake = count / (time.time() - start)
+    finally:
+        resumed = time.time()
+        receiver.send_signal(signal.SIGCONT)
+    # What went out before B stopped reading (at most a window) is in the backlog's count.
+    return intake, _drain(pair, "halves", count, before, resumed)
+
+
 def measure_latency(pair: _Pair, count: int = PACED, rate: float = RATE) -> list[float]:
     """Milliseconds from ``send`` returning on A to B's commit, for each paced message."""
     before = pair.received()
@@ -238,6 +261,8 @@ class Result:
     floor: float
     single: float
     batched: float
+    intake: float
+    delivery: float
     latencies_ms: list[float]
 
     @property
@@ -259,10 +284,11 @@ def measure() -> Result:
         try:
             single = measure_single(pair)
             batched = measure_batched(pair)
+            intake, delivery = measure_halves(pair)
             latencies = measure_latency(pair)
         finally:
             pair.close()
-        return Result(floor, single, batched, latencies)
+        return Result(floor, single, batched, intake, delivery, latencies)
 
 
 def _verdict(ok: bool) -> str:
@@ -288,6 +314,11 @@ def main() -> None:
     )
     print(f"| single: one `send` per message | {r.single:,.0f} | {r.single / r.floor:.2f} |")
     print(f"| batched: `send_batch` of {BATCH} | {r.batched:,.0f} | {r.batched / r.floor:.2f} |")
+    print(f"| batched, intake alone (B stopped) | {r.intake:,.0f} | {r.intake / r.floor:.2f} |")
+    print(
+        f"| batched, delivery alone (the backlog, B resumed) | {r.delivery:,.0f}"
+        f" | {r.delivery / r.floor:.2f} |"
+    )
     print(
         f"\nlatency at {RATE:g} msg/s, send returned on A -> committed on B ({PACED} messages):"
         f" p50 {r.p50:.1f} ms, p99 {r.p99:.1f} ms, max {r.latencies_ms[-1]:.1f} ms"
