@@ -33,6 +33,13 @@ PASSPHRASE = "a teletype on each end"
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
 
 
+#: Test messages once a day, not each hour: they are sent when the hour (the interval) turns,
+#: and a test whose stations run across that moment would find one more message in a queue or
+#: an inbox than it sent (this happened at 22:00 in a CI run). A test of the schedule, or
+#: any test with a ``[watch]`` section of its own, sets its own interval.
+HARNESS_WATCH = "[watch]\ntest_interval_s = 86400.0\n"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -105,8 +112,11 @@ class Station:
         return "".join(path.read_text(errors="replace") for path in self.logs if path.exists())
 
     def configure(self, toml: str) -> None:
-        """Append sections to station.toml."""
-        with (self.home / "station.toml").open("a") as stream:
+        """Append sections to station.toml (a test's own ``[watch]`` replaces the harness's)."""
+        path = self.home / "station.toml"
+        if "[watch]" in toml.splitlines():
+            path.write_text(path.read_text().replace(HARNESS_WATCH, ""))
+        with path.open("a") as stream:
             stream.write("\n" + toml)
 
     def serve(self, **env: str) -> None:
@@ -197,6 +207,7 @@ class World:
         port = free_port()
         run_cli("--home", home, "init", "--name", name, "--listen", f"127.0.0.1:{port}")
         station = Station(name, home, port)
+        station.configure(HARNESS_WATCH)
         self.stations.append(station)
         return station
 
