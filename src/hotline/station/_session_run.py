@@ -235,22 +235,10 @@ class SessionRun:
             self.receive(frame)
 
     async def _book(self) -> LineBook:
+        """The line's book. A damaged tip (``StoreCorruptError``) ends the session with the
+        RECORD alarm, in :meth:`_guarded`: nothing can be synced from it."""
         courier = self.courier
-        try:
-            return await courier.call(
-                lambda chains: chains.book(courier.line_id, courier.direction)
-            )
-        except StoreCorruptError as exc:  # the tip itself is damaged: nothing can be synced
-            log_event(
-                _log,
-                logging.CRITICAL,
-                "ALARM the stored record is damaged",
-                peer=courier.peer,
-                error=exc,
-            )
-            courier.alarm(AlarmKind.RECORD, f"the stored record of the line is damaged: {exc}")
-            self._close(CloseReason.GOING_AWAY, "the stored record is damaged")
-            raise SessionGoneError from None
+        return await courier.call(lambda chains: chains.book(courier.line_id, courier.direction))
 
     async def _audit(self, book: LineBook) -> bool:
         """Check the stored chains from where the last walk stopped, before the session
@@ -373,7 +361,7 @@ class SessionRun:
             await work()
         except SessionGoneError:
             return
-        except StoreCorruptError as exc:  # it fails the same way next session: say so loudly
+        except StoreCorruptError as exc:  # the next session fails the same way: say so loudly
             log_event(
                 _log,
                 logging.CRITICAL,

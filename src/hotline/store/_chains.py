@@ -61,6 +61,7 @@ from ._rows import (
 )
 from ._sealing import (
     ENVELOPE_COLUMNS,
+    OUTBOX_WITH_TEXTS,
     RowCipher,
     new_message_id,
     open_envelope,
@@ -97,8 +98,8 @@ def _body(kind: Kind, payload: bytes) -> MessageBody | AckBody:
 
 
 _QUEUED: Final = (
-    "SELECT position, id, peer, precedence, queued_at_ms, kind, nonce, body"
-    " FROM outbox LEFT JOIN outbox_texts USING (position)"  # a lost text: reported
+    "SELECT position, id, peer, precedence, queued_at_ms, kind, nonce, body"  # noqa: S608 (constants only)
+    f" FROM {OUTBOX_WITH_TEXTS}"
 )
 
 

@@ -43,6 +43,7 @@ from ._db import transaction
 from ._errors import DuplicateKeyError, MessageUnknownError, StoreCorruptError, StoreError
 from ._sealing import (
     ENVELOPE_COLUMNS,
+    OUTBOX_WITH_TEXTS,
     RowCipher,
     new_message_id,
     open_envelope,
@@ -238,9 +239,6 @@ _KEYS_PER_QUERY: Final = 500
 _OUTBOX_COLUMNS: Final = (
     "id, line_id, peer, precedence, queued_at_ms, state, seq, kind, nonce, body"
 )
-#: The outbox rows with their sealed texts.
-#: (A LEFT JOIN: a row that lost its text is reported as damaged, never silently left out.)
-_OUTBOX: Final = "outbox LEFT JOIN outbox_texts USING (position)"
 #: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored,
 #: each with the ACK this station queued for it, if any (its key names the message).
 _INBOX: Final = (
@@ -425,7 +423,7 @@ class Messages:
         """
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
-                f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX}"  # noqa: S608
+                f"SELECT {_OUTBOX_COLUMNS} FROM {OUTBOX_WITH_TEXTS}"  # noqa: S608
                 " WHERE state != 'receipted' AND (?1 IS NULL OR peer = ?1)"
                 " ORDER BY seq IS NULL, seq, precedence DESC, position",
                 (peer,),
@@ -622,7 +620,7 @@ class Messages:
             chunk = ordered[start : start + _KEYS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
             for key, *row in self._db.execute(
-                f"SELECT idempotency_key, {_OUTBOX_COLUMNS} FROM {_OUTBOX}"  # noqa: S608
+                f"SELECT idempotency_key, {_OUTBOX_COLUMNS} FROM {OUTBOX_WITH_TEXTS}"  # noqa: S608
                 f" WHERE idempotency_key IN ({marks})",
                 chunk,
             ):

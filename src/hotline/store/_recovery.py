@@ -22,7 +22,7 @@ from typing import Any, Final
 from hotline.record import ChainHead, ChainRef, Direction, Envelope, Kind, MessageBody
 
 from ._errors import StoreError
-from ._sealing import RowCipher, new_message_id, open_outbox
+from ._sealing import OUTBOX_WITH_TEXTS, RowCipher, new_message_id, open_outbox
 
 #: Marks one outbox row sequenced: ``(seq, position)``.
 SEQUENCE_ROW: Final = "UPDATE outbox SET state = 'sequenced', seq = ? WHERE position = ?"
@@ -98,8 +98,8 @@ def reconcile_outbox(
     """
     candidates: _Candidates = {}
     for row in db.execute(
-        "SELECT position, id, peer, precedence, queued_at_ms, nonce, body"
-        " FROM outbox LEFT JOIN outbox_texts USING (position)"  # a lost text: reported
+        "SELECT position, id, peer, precedence, queued_at_ms, nonce, body"  # noqa: S608 (constants only)
+        f" FROM {OUTBOX_WITH_TEXTS}"
         " WHERE line_id = ? AND state = 'queued' ORDER BY position",
         (line_id,),
     ):
