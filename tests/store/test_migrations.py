@@ -58,6 +58,26 @@ def make_schema(path: Path, upto: int) -> None:
         db.close()
 
 
+def insert_old_outbox_row(
+    db: sqlite3.Connection,
+    message_id: bytes,
+    text: bytes,
+    key: str,
+    *,
+    precedence: int = 0,
+    queued_at_ms: int = 1,
+    state: str = "queued",
+    seq: int | None = None,
+) -> None:
+    """Insert a sealed outbox row as schemas 2 to 6 kept it: the text in the row itself."""
+    nonce, body = RowCipher(KEY).seal(outbox_ad(LINE, message_id), text)
+    db.execute(
+        "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
+        " state, seq, nonce, body) VALUES (?, ?, 'moscow', ?, ?, ?, ?, ?, ?, ?)",
+        (message_id.hex(), LINE, precedence, key, queued_at_ms, state, seq, nonce, body),
+    )
+
+
 def test_there_are_seven_versions_so_far() -> None:
     assert SCHEMA_VERSION == len(MIGRATIONS) == 7
 
@@ -121,12 +141,9 @@ def test_from_version_2_keeps_the_outbox_and_drops_the_empty_inbox(tmp_path: Pat
     path = tmp_path / "hotline.db"
     make_schema(path, 2)
     message_id = bytes(range(16))
-    nonce, body = RowCipher(KEY).seal(outbox_ad(LINE, message_id), "Привет, שלום".encode())
     db = raw(path)
-    db.execute(
-        "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
-        " nonce, body) VALUES (?, ?, 'moscow', 2, 'k', 1750000000000, ?, ?)",
-        (message_id.hex(), LINE, nonce, body),
+    insert_old_outbox_row(
+        db, message_id, "Привет, שלום".encode(), "k", precedence=2, queued_at_ms=1750000000000
     )
     db.close()
     db = connect(path)
@@ -152,22 +169,16 @@ def test_from_version_6_moves_the_texts_out_of_the_outbox_rows(tmp_path: Path) -
     """Queued, sequenced and receipted rows keep their texts, ids, states and seqs."""
     path = tmp_path / "hotline.db"
     make_schema(path, 6)
-    cipher = RowCipher(KEY)
     db = raw(path)
-    rows = []
     for index, (state, seq) in enumerate([("receipted", 1), ("sequenced", 2), ("queued", None)]):
-        message_id = bytes([index]) * 16
-        nonce, body = cipher.seal(outbox_ad(LINE, message_id), f"текст {index}".encode())
-        rows.append((message_id.hex(), LINE, f"k{index}", state, seq, nonce, body))
-    db.executemany(
-        "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
-        " state, seq, nonce, body) VALUES (?, ?, 'moscow', 0, ?, 1, ?, ?, ?, ?)",
-        rows,
-    )
+        text = f"текст {index}".encode()
+        insert_old_outbox_row(db, bytes([index]) * 16, text, f"k{index}", state=state, seq=seq)
     db.close()
     db = connect(path)
     try:
-        shown = [(m.id, m.text, m.state, m.seq) for m in Messages(db, path, cipher).outbox()]
+        shown = [
+            (m.id, m.text, m.state, m.seq) for m in Messages(db, path, RowCipher(KEY)).outbox()
+        ]
         columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
     finally:
         db.close()
@@ -190,13 +201,7 @@ def test_migration_7_gives_back_the_space_of_the_old_outbox(tmp_path: Path) -> N
     db = raw(path)
     db.execute("PRAGMA journal_mode = WAL")
     for index in range(400):
-        message_id = index.to_bytes(16, "big")
-        nonce, body = cipher.seal(outbox_ad(LINE, message_id), b"x" * 1000)
-        db.execute(
-            "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
-            " nonce, body) VALUES (?, ?, 'moscow', 0, ?, 1, ?, ?)",
-            (message_id.hex(), LINE, f"k{index}", nonce, body),
-        )
+        insert_old_outbox_row(db, index.to_bytes(16, "big"), b"x" * 1000, f"k{index}")
     db.execute("DELETE FROM outbox WHERE position > 390")  # the counter, not max(position)
     db.close()
     before = path.stat().st_size
