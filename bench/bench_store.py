@@ -22,7 +22,6 @@ from hotline.api import new_idempotency_key
 from hotline.constants import MAX_SEQUENCE_BATCH
 from hotline.identity import StationKeys
 from hotline.record import Direction, Precedence, Receipt
-from hotline.signatures import SigningKeys
 from hotline.store import Chains, Messages, RowCipher, ToQueue, connect
 
 from .bench_delivery import MESSAGE_BYTES, measure_floor
@@ -34,11 +33,6 @@ LINE: Final = bytes(range(64))
 #: WAL frame: a 24-byte frame header and one 4 KiB page.
 FRAME_BYTES: Final = 24 + 4096
 STEPS: Final = ("queue_many", "sequence", "deliver", "accept_receipt")
-
-
-def _signer() -> SigningKeys:
-    keys = StationKeys.generate()
-    return SigningKeys(keys.ed25519, keys.mldsa87)
 
 
 def measure(root: Path, count: int = MESSAGES) -> tuple[dict[str, float], dict[str, float]]:
@@ -56,7 +50,7 @@ def measure(root: Path, count: int = MESSAGES) -> tuple[dict[str, float], dict[s
     messages = Messages(sender_db, sender_path, cipher)
     sender = Chains(sender_db, sender_path, cipher)
     receiver = Chains(receiver_db, receiver_path, cipher)
-    own, peer = _signer(), _signer()
+    own, peer = StationKeys.generate().signing_keys(), StationKeys.generate().signing_keys()
     spent = dict.fromkeys(STEPS, 0.0)
     text = "x" * (MESSAGE_BYTES - 8)
     now_ms = int(time.time() * 1000)

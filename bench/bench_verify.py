@@ -46,7 +46,6 @@ from hotline.record import (
     Span,
     encode_export,
 )
-from hotline.signatures import SigningKeys
 from hotline.verify import verify_export
 
 from .bench_handshake import machine
@@ -64,7 +63,7 @@ class _Side:
     """One station of the benchmark line: its keys, its chain writer, what it received."""
 
     def __init__(self, keys: StationKeys, line: bytes, direction: Direction) -> None:
-        self.keys = SigningKeys(keys.ed25519, keys.mldsa87)
+        self.keys = keys.signing_keys()
         self.writer = ChainWriter(line, direction)
         self.received = GENESIS
 

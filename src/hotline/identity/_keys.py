@@ -135,3 +135,7 @@ class StationKeys:
         """
         signature = signatures.sign(self.ed25519, self.mldsa87, label, message)
         return signature.ed25519, signature.mldsa87
+
+    def signing_keys(self) -> signatures.SigningKeys:
+        """The two signing keys, as the record and the statements sign with them."""
+        return signatures.SigningKeys(self.ed25519, self.mldsa87)

@@ -84,7 +84,7 @@ from hotline.line import (
 from hotline.logfmt import log_event
 from hotline.record import direction_of
 from hotline.session import CloseReason, PeerTimestamps, SessionTiming
-from hotline.signatures import SigningKeys, VerifyKeys
+from hotline.signatures import VerifyKeys
 from hotline.store import LABEL_STORE_KEY, Store, StoreError, StoreThread
 from hotline.watch import Alarm, UnknownAlarmError
 
@@ -266,7 +266,7 @@ class Daemon:
         self._session_timing = session_timing
         keys = station.keys
         self._local = LocalCredentials(keys.x25519, keys.ed25519, keys.mldsa87)
-        self._signer = SigningKeys(keys.ed25519, keys.mldsa87)
+        self._signer = keys.signing_keys()
         self._card = station.card()
         self._refusals = RefusalLog(self._config.line.refusal_log_interval)
         self._lines: dict[bytes, Line] = {}

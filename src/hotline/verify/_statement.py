@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from hotline.identity import Card, CardError, StationKeys
 from hotline.record import MalformedError, Statement, StatementFile
-from hotline.signatures import SigningKeys
 
 from ._export import card_keys
 
@@ -42,7 +41,7 @@ def sign_statement(keys: StationKeys, card: Card, text: str, signed_at_ms: int) 
     """
     if keys.public != card.keys:
         raise ValueError("these keys are not the card's")
-    signer = SigningKeys(keys.ed25519, keys.mldsa87)
+    signer = keys.signing_keys()
     statement = Statement.create(
         signer, fingerprint=card.fingerprint.digest, signed_at_ms=signed_at_ms, text=text
     )
