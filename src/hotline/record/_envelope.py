@@ -55,6 +55,7 @@ class EnvelopeHeader:
         body_hash: ``H(LABEL_BODY, body)``.
         encoded: the 296-byte encoding (derived).
         hash: the envelope hash, ``H(LABEL_ENVELOPE, encoded)`` (derived).
+        ref: this envelope's position, its seq and hash (derived, asked for often).
 
     Raises:
         MalformedError: (on construction) a field breaks its rule (docs/record-format.md §3.1).
@@ -73,6 +74,7 @@ class EnvelopeHeader:
     body_hash: bytes
     encoded: bytes = field(init=False, repr=False, compare=False)
     hash: bytes = field(init=False, repr=False, compare=False)
+    ref: ChainRef = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_hash(self.line_id, "line id")
@@ -110,19 +112,16 @@ class EnvelopeHeader:
             self.body_len,
             self.body_hash,
         )
+        envelope_hash = tagged_hash(LABEL_ENVELOPE, encoded)
         object.__setattr__(self, "encoded", encoded)
-        object.__setattr__(self, "hash", tagged_hash(LABEL_ENVELOPE, encoded))
+        object.__setattr__(self, "hash", envelope_hash)
+        object.__setattr__(self, "ref", ChainRef(self.seq, envelope_hash))
 
     def __repr__(self) -> str:
         return (
             f"EnvelopeHeader({self.direction.name} #{self.seq} {self.kind.name}"
             f" {self.precedence.name}, {self.hash[:8].hex()}…)"
         )
-
-    @property
-    def ref(self) -> ChainRef:
-        """This envelope's position: its seq and hash."""
-        return ChainRef(self.seq, self.hash)
 
     @classmethod
     def decode(cls, data: bytes) -> EnvelopeHeader:
