@@ -234,6 +234,12 @@ def test_the_first_frame_to_send_is_sync_with_both_tips() -> None:
     assert not exchange.halted_in
 
 
+def test_sync_states_the_peers_last_checkpoint_stored_here() -> None:
+    exchange = make(Store(ours=3, theirs=5), peer_checkpoint=41)
+
+    assert exchange.frames_to_send() == [Sync(OURS[2].header.ref, THEIRS[4].header.ref, 41)]
+
+
 def test_a_fresh_line_syncs_from_genesis() -> None:
     exchange = make(Store())
 

@@ -38,7 +38,7 @@ REFS = st.one_of(st.just(GENESIS), st.builds(ChainRef, st.integers(1, 2**64 - 1)
 ITEMS = st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=20).map(tuple)
 
 FRAMES = st.one_of(
-    st.builds(Sync, REFS, REFS),
+    st.builds(Sync, REFS, REFS, st.integers(0, 2**63)),
     st.builds(Envelopes, ITEMS),
     st.builds(HeadFrame, st.binary(min_size=CHAIN_HEAD_LEN, max_size=CHAIN_HEAD_LEN)),
     st.builds(ReceiptFrame, st.binary(min_size=RECEIPT_LEN, max_size=RECEIPT_LEN)),
@@ -115,27 +115,38 @@ def test_arbitrary_bodies_only_ever_raise_frame_error(body: bytes) -> None:
 # --- SYNC -------------------------------------------------------------------------------------
 def test_sync_bytes() -> None:
     digest = bytes(range(64))
-    frame = Sync(ChainRef(258, digest), GENESIS)
+    frame = Sync(ChainRef(258, digest), GENESIS, 7)
     assert DELIVERY_FRAMES.encode(frame) == (
-        b"\x01\x10" + ref_bytes(258, digest) + ref_bytes(0, bytes(64))
+        b"\x01\x10" + ref_bytes(258, digest) + ref_bytes(0, bytes(64)) + (7).to_bytes(8, "big")
     )
-    assert len(frame.encode_body()) == 144
+    assert len(frame.encode_body()) == 152
 
 
 def test_genesis_round_trips() -> None:
     encoded = DELIVERY_FRAMES.encode(Sync(GENESIS, GENESIS))
-    assert encoded == b"\x01\x10" + bytes(144)
-    assert DELIVERY_FRAMES.decode(encoded) == Sync(GENESIS, GENESIS)
+    assert encoded == b"\x01\x10" + bytes(152)
+    assert DELIVERY_FRAMES.decode(encoded) == Sync(GENESIS, GENESIS, 0)
+
+
+def test_the_checkpoint_number_is_bounded_both_ways() -> None:
+    """The next proposal after a stated number must still fit a checkpoint body's u64."""
+    top = Sync(GENESIS, GENESIS, 2**63)
+    assert DELIVERY_FRAMES.decode(DELIVERY_FRAMES.encode(top)) == top
+    with pytest.raises(FrameError, match="beyond 2\\*\\*63"):
+        DELIVERY_FRAMES.decode(header(0x10) + bytes(144) + (2**63 + 1).to_bytes(8, "big"))
+    with pytest.raises(LocalProtocolError):
+        DELIVERY_FRAMES.encode(Sync(GENESIS, GENESIS, 2**63 + 1))
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        ref_bytes(0, b"\x01" + bytes(63)) + bytes(72),  # seq 0 with a hash
-        bytes(72) + ref_bytes(0, bytes(63) + b"\x01"),  # ... in `received`
-        ref_bytes(5, bytes(64)) + bytes(72),  # a seq without a hash
-        bytes(143),
-        bytes(145),
+        ref_bytes(0, b"\x01" + bytes(63)) + bytes(80),  # seq 0 with a hash
+        bytes(72) + ref_bytes(0, bytes(63) + b"\x01") + bytes(8),  # ... in `received`
+        ref_bytes(5, bytes(64)) + bytes(80),  # a seq without a hash
+        bytes(144),  # a SYNC without its checkpoint number
+        bytes(151),
+        bytes(153),
         b"",
     ],
 )

@@ -4,6 +4,7 @@ its own latest envelopes back from the peer first (docs/protocol.md §4.3 case 1
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,20 @@ def delivered(receiver: Station, sender: Station, count: int) -> bool:
 STORE_FILES = ("hotline.db", "hotline.db-wal", "hotline.db-shm")
 
 
+def back_up(station: Station, folder: Path) -> None:
+    folder.mkdir()
+    for name in STORE_FILES:
+        if (station.home / name).exists():
+            shutil.copy2(station.home / name, folder / name)
+
+
+def restore(station: Station, folder: Path) -> None:
+    for name in STORE_FILES:
+        (station.home / name).unlink(missing_ok=True)
+        if (folder / name).exists():
+            shutil.copy2(folder / name, station.home / name)
+
+
 @pytest.mark.timeout(120)
 def test_a_restored_station_learns_its_chain_back_and_goes_on_after_it(world: World) -> None:
     a, b = world.station("jerusalem"), world.station("moscow")
@@ -30,21 +45,14 @@ def test_a_restored_station_learns_its_chain_back_and_goes_on_after_it(world: Wo
         a.client().send("moscow", f"before the backup {i}")
     wait_until(lambda: delivered(b, a, 3), 20, "three delivered")
     stop_all(a)
-    backup = world.root / "backup"
-    backup.mkdir()
-    for name in STORE_FILES:
-        if (a.home / name).exists():
-            shutil.copy2(a.home / name, backup / name)
+    back_up(a, world.root / "backup")
     a.serve()
     wait_until(lambda: a.api_status() is not None, 20, "jerusalem serving")
     for i in range(3):
         a.client().send("moscow", f"after the backup {i}")
     wait_until(lambda: delivered(b, a, 6), 20, "six delivered")
     stop_all(a)
-    for name in STORE_FILES:  # the disaster: jerusalem comes back from the older copy
-        (a.home / name).unlink(missing_ok=True)
-        if (backup / name).exists():
-            shutil.copy2(backup / name, a.home / name)
+    restore(a, world.root / "backup")  # the disaster: jerusalem comes back from the older copy
     a.serve()
     wait_until(lambda: a.api_status() is not None, 20, "jerusalem serving again")
     wait_until(lambda: "own envelopes recovered from the peer" in a.log, 20, "recovered")
@@ -53,5 +61,39 @@ def test_a_restored_station_learns_its_chain_back_and_goes_on_after_it(world: Wo
     inbox = b.client().inbox()
     assert [m.seq for m in inbox] == list(range(1, 8))
     assert [m.text for m in inbox][-1] == "after the restore"
+    assert "ALARM" not in a.log + b.log
+    stop_all(a, b)
+
+
+@pytest.mark.timeout(120)
+def test_a_restored_station_numbers_its_checkpoints_after_those_the_peer_stored(
+    world: World,
+) -> None:
+    """The peer declines a proposal number it took already (a replay, with the record alarm):
+    a store restored from before checkpoints 2 and 3 learns from the peer's SYNC to go on at 4
+    (docs/protocol.md §4.10)."""
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    for station in (a, b):
+        station.configure(fast())  # the timer proposes every 10 s: these are the operator's
+        station.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    a.client().send("moscow", "before the backup")
+    wait_until(lambda: delivered(b, a, 1), 20, "delivered")
+    assert a.client().checkpoint("moscow").number == 1
+    stop_all(a)
+    back_up(a, world.root / "backup")
+    a.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up again")
+    a.client().send("moscow", "after the backup")
+    wait_until(lambda: delivered(b, a, 2), 20, "delivered after the backup")
+    assert [a.client().checkpoint("moscow").number for _ in range(2)] == [2, 3]
+    stop_all(a)
+    restore(a, world.root / "backup")
+    a.serve()
+    wait_until(lambda: "own envelopes recovered from the peer" in a.log, 20, "recovered")
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up after the restore")
+    checkpoint = a.client().checkpoint("moscow")
+    assert (checkpoint.number, checkpoint.sent) == (4, 2)
     assert "ALARM" not in a.log + b.log
     stop_all(a, b)

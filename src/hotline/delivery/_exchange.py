@@ -79,6 +79,8 @@ class Exchange:
         own_tip: the last envelope of our own direction stored, and ``own_cross`` its cross-link.
         peer_tip: the last envelope of the peer's direction stored, ``peer_cross`` its cross-link.
         receipted: the latest receipt received for our direction (``GENESIS`` if none).
+        peer_checkpoint: the highest number of a checkpoint the peer proposed that we stored,
+            for our SYNC.
         halted_in: the peer's direction is halted (its items are ignored).
         lookup: the stored hash at ``(direction, seq)``, for duplicates, cross-links, receipts.
     """
@@ -119,6 +121,7 @@ class Exchange:
         peer_tip: ChainRef = GENESIS,
         peer_cross: ChainRef = GENESIS,
         receipted: ChainRef = GENESIS,
+        peer_checkpoint: int = 0,
         halted_in: bool = False,
         lookup: StoredHash,
     ) -> None:
@@ -130,7 +133,7 @@ class Exchange:
         self._own_cross = own_cross
         self._receipted = receipted
         self._lookup = lookup
-        self._outgoing: list[Frame] = [Sync(own_tip, peer_tip)]
+        self._outgoing: list[Frame] = [Sync(own_tip, peer_tip, peer_checkpoint)]
         self._peer_sync: Sync | None = None
         self._fetched = False
         #: The last receipt that verified, as received: the same bytes again cost nothing.

@@ -1,6 +1,6 @@
 """Delivery frames: the session frames that move a line's record (docs/protocol.md §4.1).
 
-    SYNC      0x10  sent (ref) || received (ref)                         144 bytes
+    SYNC      0x10  sent (ref) || received (ref) || u64 checkpoint       152 bytes
     ENVELOPES 0x11  u16 count || count x (u32 len || envelope)           up to one frame
     HEAD      0x12  one chain head                                       CHAIN_HEAD_LEN
     RECEIPT   0x13  one receipt                                          RECEIPT_LEN
@@ -60,6 +60,10 @@ _REF_LEN: Final = 8 + RECORD_HASH_LEN
 #: ENVELOPES: the ``u16`` count before the items, the ``u32`` length before each item.
 _COUNT_LEN: Final = 2
 _ITEM_LEN_LEN: Final = 4
+#: The highest checkpoint number a SYNC may state. A station proposes one every
+#: ``CHECKPOINT_INTERVAL`` at most (or when an operator asks), so no real number comes near it,
+#: and the number after it always fits the u64 of a checkpoint body.
+MAX_CHECKPOINT_NUMBER: Final = 2**63
 
 
 def _ref_bytes(ref: ChainRef) -> bytes:
@@ -82,23 +86,33 @@ class Sync(Frame):
     Attributes:
         sent: the sender's own latest stored envelope (``GENESIS`` if none).
         received: the latest envelope of the other direction the sender has stored.
+        checkpoint: the highest number of a checkpoint the *other* station proposed that the
+            sender has stored (0 if none): a station restored from an older copy of its store
+            numbers its next proposal above it (§4.10).
     """
 
     TYPE: ClassVar[int] = FRAME_SYNC
-    MAX_BODY: ClassVar[int] = 2 * _REF_LEN
+    MAX_BODY: ClassVar[int] = 2 * _REF_LEN + 8
 
     sent: ChainRef
     received: ChainRef
+    checkpoint: int = 0
 
     def encode_body(self) -> bytes:
-        return _ref_bytes(self.sent) + _ref_bytes(self.received)
+        if not 0 <= self.checkpoint <= MAX_CHECKPOINT_NUMBER:
+            raise LocalProtocolError(f"SYNC checkpoint is 0..2**63, not {self.checkpoint}")
+        return (
+            _ref_bytes(self.sent) + _ref_bytes(self.received) + self.checkpoint.to_bytes(8, "big")
+        )
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         reader = FrameReader(body)
-        frame = cls(_pull_ref(reader), _pull_ref(reader))
+        sent, received, checkpoint = _pull_ref(reader), _pull_ref(reader), reader.pull_u64()
         reader.end()
-        return frame
+        if checkpoint > MAX_CHECKPOINT_NUMBER:
+            raise FrameError(f"SYNC checkpoint {checkpoint} is beyond 2**63")
+        return cls(sent, received, checkpoint)
 
 
 @dataclass(frozen=True, slots=True)

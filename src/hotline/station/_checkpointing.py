@@ -134,6 +134,13 @@ class Checkpointing:
                 future.set_exception(ConnectionError("the session ended before the peer co-signed"))
         self._waiting.clear()
 
+    def number_above(self, stored_by_peer: int) -> None:
+        """The peer's SYNC says it stored our proposals up to ``stored_by_peer``: number the
+        next one above it. A store restored from an older copy would otherwise propose numbers
+        the peer took already, and the peer declines a replayed number with the record alarm
+        (docs/protocol.md §4.10)."""
+        self._next = max(self._next, stored_by_peer + 1)
+
     def _propose(self, heads: tuple[ChainRef, ChainRef]) -> int:
         number = self._next
         self._send([self._steps.propose(number, heads, _now_ms())])

@@ -52,6 +52,7 @@ from hotline.delivery import (
     Recovered,
     Refuse,
     Resync,
+    Sync,
     Synced,
     pack_envelopes,
 )
@@ -168,6 +169,8 @@ class SessionRun:
             self._events.extend(self._checkpoints.receive(frame))
             self._has_events.set()
             return
+        if isinstance(frame, Sync):  # a restored store numbers its next proposal above it
+            self._checkpoints.number_above(frame.checkpoint)
         try:
             events = self._exchange.receive(frame)
         except StoreError as exc:  # a lookup on the loop's connection failed
@@ -217,6 +220,7 @@ class SessionRun:
             peer_tip=book.peer_tip,
             peer_cross=book.peer_cross,
             receipted=book.receipted,
+            peer_checkpoint=book.checkpoints[1],
             halted_in=book.halted_in is not None,
             lookup=courier.stored,
         )
