@@ -8,7 +8,10 @@ and counted when station B has committed it to its inbox (issue 7, "Benchmark"):
    with ``journal_mode=WAL`` and ``synchronous=FULL``: what "one durable write per message"
    costs here. Every other figure is divided by it.
 2. **single**: ``SINGLE`` messages, one ``Client.send`` each, one after another.
-3. **batched**: ``BATCHED`` messages in batches of ``BATCH`` (``Client.send_batch``).
+3. **batched**: ``BATCHED`` messages in batches of ``BATCH`` (``Client.send_batch``), with
+   the CPU time each process spent per message until B held them all (from Linux's
+   ``/proc``: each station's event loop and its other threads, the store's mostly; the
+   client's figure includes the poll of B's database). Two cores run all of it.
 4. **latency**: ``PACED`` messages sent at a steady ``RATE`` per second; for each, the time
    from ``send`` returning on A to B's commit.
 5. **the halves of batched**, to tell where its time goes: B is stopped (SIGSTOP) while
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import signal
 import socket
 import sqlite3
@@ -195,13 +199,46 @@ def measure_floor(root: Path, count: int = FLOOR) -> float:
         db.close()
 
 
-def _drain(pair: _Pair, tag: str, count: int, before: int, start: float) -> float:
-    """Wait until B holds ``count`` more messages; return end-to-end messages per second."""
+def _arrive(pair: _Pair, tag: str, count: int, before: int) -> None:
+    """Wait until B holds ``count`` more messages than ``before``."""
     _wait(f"{tag}: {count} messages at B", lambda: pair.received() >= before + count)
+
+
+def _rate(pair: _Pair, tag: str, count: int, start: float) -> float:
+    """End-to-end messages per second of the ``tag`` messages, all at B, sent from ``start``."""
     arrived = pair.received_at(tag)
     if len(arrived) != count:
         raise RuntimeError(f"{tag}: B holds {len(arrived)} of {count} messages")
     return count / (max(arrived.values()) - start)
+
+
+def _drain(pair: _Pair, tag: str, count: int, before: int, start: float) -> float:
+    """Wait until B holds ``count`` more messages; return end-to-end messages per second."""
+    _arrive(pair, tag, count, before)
+    return _rate(pair, tag, count, start)
+
+
+def _cpu_seconds(pair: _Pair) -> dict[str, float]:
+    """CPU seconds (user + system) spent so far: by this process (the client, and the poll of
+    B's database), and per station by its main thread (the event loop) and its other threads
+    (the store's thread, mostly). Linux's ``/proc`` only: empty elsewhere."""
+    spent = {"client": sum(resource.getrusage(resource.RUSAGE_SELF)[:2])}
+    tick = os.sysconf("SC_CLK_TCK")
+    for name, process in zip(pair.homes, pair.processes, strict=True):
+        try:
+            tasks = os.listdir(f"/proc/{process.pid}/task")
+        except FileNotFoundError:
+            return {}
+        for task in tasks:
+            role = "event loop" if task == str(process.pid) else "other threads"
+            try:
+                stat = Path(f"/proc/{process.pid}/task/{task}/stat").read_text()
+            except FileNotFoundError:  # a thread that ended between listing and reading
+                continue
+            fields = stat.rsplit(")", 1)[1].split()  # after the name: state is field 3
+            key = f"{name.upper()} {role}"
+            spent[key] = spent.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return spent
 
 
 def measure_single(pair: _Pair, count: int = SINGLE) -> float:
@@ -212,13 +249,24 @@ def measure_single(pair: _Pair, count: int = SINGLE) -> float:
     return _drain(pair, "single", count, before, start)
 
 
-def measure_batched(pair: _Pair, count: int = BATCHED, size: int = BATCH) -> float:
+def measure_batched(
+    pair: _Pair, count: int = BATCHED, size: int = BATCH
+) -> tuple[float, dict[str, float]]:
+    """The batched run: (msg/s, CPU microseconds per message by process and thread)."""
     before = pair.received()
+    cpu_before = _cpu_seconds(pair)
     start = time.time()
     for first in range(0, count, size):
         batch = [{"peer": "b", "text": _text("batched", i)} for i in range(first, first + size)]
         pair.a.send_batch(batch)
-    return _drain(pair, "batched", count, before, start)
+    _arrive(pair, "batched", count, before)
+    cpu_after = _cpu_seconds(pair)
+    cpu = {
+        key: (cpu_after[key] - cpu_before.get(key, 0.0)) / count * 1e6
+        for key in cpu_after
+        if cpu_before
+    }
+    return _rate(pair, "batched", count, start), cpu
 
 
 def measure_halves(pair: _Pair, count: int = BATCHED, size: int = BATCH) -> tuple[float, float]:
@@ -253,7 +301,9 @@ def measure_latency(pair: _Pair, count: int = PACED, rate: float = RATE) -> list
         returned[index] = time.time()
     _wait(f"paced: {count} messages at B", lambda: pair.received() >= before + count)
     arrived = pair.received_at("paced")
-    return sorted((arrived[i] - returned[i]) * 1000 for i in range(count))
+    # B stamps its commit to the millisecond, cut down: a commit within the millisecond the
+    # send returned in reads as up to 1 ms early. Such a one counts as 0, not as negative.
+    return sorted(max(0.0, (arrived[i] - returned[i]) * 1000) for i in range(count))
 
 
 @dataclass(frozen=True)
@@ -261,6 +311,7 @@ class Result:
     floor: float
     single: float
     batched: float
+    cpu_us: dict[str, float]
     intake: float
     delivery: float
     latencies_ms: list[float]
@@ -283,12 +334,12 @@ def measure() -> Result:
         pair = _Pair(root)
         try:
             single = measure_single(pair)
-            batched = measure_batched(pair)
+            batched, cpu_us = measure_batched(pair)
             intake, delivery = measure_halves(pair)
             latencies = measure_latency(pair)
         finally:
             pair.close()
-        return Result(floor, single, batched, intake, delivery, latencies)
+        return Result(floor, single, batched, cpu_us, intake, delivery, latencies)
 
 
 def _verdict(ok: bool) -> str:
@@ -319,6 +370,17 @@ def main() -> None:
         f"| batched, delivery alone (the backlog, B resumed) | {r.delivery:,.0f}"
         f" | {r.delivery / r.floor:.2f} |"
     )
+    if r.cpu_us:
+        total = sum(r.cpu_us.values())
+        print("\n| batched run: CPU per message | µs |")
+        print("| --- | ---: |")
+        for key, micros in r.cpu_us.items():
+            print(f"| {key} | {micros:.1f} |")
+        print(f"| **all** | **{total:.1f}** |")
+        print(
+            f"\n{os.cpu_count()} cores at that CPU per message: at most"
+            f" {(os.cpu_count() or 1) / total * 1e6:,.0f} msg/s if nothing ever waited"
+        )
     print(
         f"\nlatency at {RATE:g} msg/s, send returned on A -> committed on B ({PACED} messages):"
         f" p50 {r.p50:.1f} ms, p99 {r.p99:.1f} ms, max {r.latencies_ms[-1]:.1f} ms"

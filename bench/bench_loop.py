@@ -29,13 +29,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 
 import uvloop
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, x25519
 
 from hotline.constants import MSG1_LEN
 from hotline.handshake import LocalCredentials, PairedPeer, PeerKeys, PeerTable
-from hotline.line import LineTiming, Listener, RefusalLog, SessionProtocol
+from hotline.line import LineTiming, Listener, PathReport, RefusalLog, SessionProtocol
 from hotline.session import Connection, Event, FrameReceived, SessionConfig
 
 REPEATS = 3
@@ -81,6 +82,9 @@ class _Owner:
                 self.all_frames.set()
 
     def session_ended(self, session: SessionProtocol, reason: str) -> None:
+        pass
+
+    def path_changed(self, session: SessionProtocol, report: PathReport) -> None:
         pass
 
 
@@ -161,7 +165,7 @@ async def _refusals() -> float:
 
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "asyncio (default)": asyncio.new_event_loop,
-    f"uvloop {uvloop.__version__}": uvloop.new_event_loop,
+    f"uvloop {metadata.version('uvloop')}": uvloop.new_event_loop,
 }
 
 
