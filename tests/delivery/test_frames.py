@@ -20,6 +20,7 @@ from hotline.delivery import (
 from hotline.record import (
     CHAIN_HEAD_LEN,
     GENESIS,
+    MAX_CHECKPOINT_NUMBER,
     MAX_ENVELOPE_LEN,
     MAX_NACK_LEN,
     RECEIPT_LEN,
@@ -38,7 +39,7 @@ REFS = st.one_of(st.just(GENESIS), st.builds(ChainRef, st.integers(1, 2**64 - 1)
 ITEMS = st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=20).map(tuple)
 
 FRAMES = st.one_of(
-    st.builds(Sync, REFS, REFS, st.integers(0, 2**63)),
+    st.builds(Sync, REFS, REFS, st.integers(0, MAX_CHECKPOINT_NUMBER)),
     st.builds(Envelopes, ITEMS),
     st.builds(HeadFrame, st.binary(min_size=CHAIN_HEAD_LEN, max_size=CHAIN_HEAD_LEN)),
     st.builds(ReceiptFrame, st.binary(min_size=RECEIPT_LEN, max_size=RECEIPT_LEN)),
@@ -129,13 +130,14 @@ def test_genesis_round_trips() -> None:
 
 
 def test_the_checkpoint_number_is_bounded_both_ways() -> None:
-    """The next proposal after a stated number must still fit a checkpoint body's u64."""
-    top = Sync(GENESIS, GENESIS, 2**63)
+    """No number past the last a checkpoint may have (it fits SQLite's INTEGER)."""
+    top = Sync(GENESIS, GENESIS, MAX_CHECKPOINT_NUMBER)
     assert DELIVERY_FRAMES.decode(DELIVERY_FRAMES.encode(top)) == top
-    with pytest.raises(FrameError, match="beyond 2\\*\\*63"):
-        DELIVERY_FRAMES.decode(header(0x10) + bytes(144) + (2**63 + 1).to_bytes(8, "big"))
+    for beyond in (MAX_CHECKPOINT_NUMBER + 1, 2**63, 2**64 - 1):
+        with pytest.raises(FrameError, match="beyond 2\\*\\*53"):
+            DELIVERY_FRAMES.decode(header(0x10) + bytes(144) + beyond.to_bytes(8, "big"))
     with pytest.raises(LocalProtocolError):
-        DELIVERY_FRAMES.encode(Sync(GENESIS, GENESIS, 2**63 + 1))
+        DELIVERY_FRAMES.encode(Sync(GENESIS, GENESIS, MAX_CHECKPOINT_NUMBER + 1))
 
 
 @pytest.mark.parametrize(

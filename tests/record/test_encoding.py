@@ -21,6 +21,7 @@ from hotline.constants import (
 from hotline.record import (
     ENVELOPE_HEADER_LEN,
     GENESIS,
+    MAX_CHECKPOINT_NUMBER,
     MAX_ENVELOPE_LEN,
     ZERO_HASH,
     AckBody,
@@ -308,6 +309,7 @@ def test_lone_surrogates_cannot_be_built() -> None:
         lambda: dataclasses.replace(NACK, text="x" * (MAX_NACK_TEXT_LEN + 1)),
         lambda: dataclasses.replace(NACK, item_hash=b"short"),
         lambda: dataclasses.replace(BODY, number=0),
+        lambda: dataclasses.replace(BODY, number=MAX_CHECKPOINT_NUMBER + 1),
         lambda: dataclasses.replace(STATEMENT, text=""),
         lambda: dataclasses.replace(STATEMENT, text="s" * (MAX_STATEMENT_TEXT_LEN + 1)),
         lambda: dataclasses.replace(MESSAGE.header, line_id=b"short"),

@@ -18,6 +18,7 @@ def test_record_surface() -> None:
         "CHECKPOINT_BODY_LEN",
         "ENVELOPE_HEADER_LEN",
         "GENESIS",
+        "MAX_CHECKPOINT_NUMBER",
         "MAX_BODY_LEN",
         "MAX_ENVELOPE_LEN",
         "MAX_NACK_LEN",

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ import pytest
 from hotline.api import Client, NotRunningError
 from hotline.cli import main
 from hotline.identity import Card
+from hotline.record import Checkpoint
 from hotline.signatures import VerifyKeys
 
 PASSPHRASE = "a teletype on each end"
@@ -147,6 +149,15 @@ class Station:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """The checkpoints in this station's store, read straight from its database."""
+        db = sqlite3.connect(f"file:{self.home / 'hotline.db'}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT item FROM checkpoints ORDER BY proposer, number").fetchall()
+        finally:
+            db.close()
+        return [Checkpoint.decode(item) for (item,) in rows]
 
     def api_status(self) -> dict[str, Any] | None:
         """The daemon's status through the API, or ``None`` while it is not serving yet."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,16 +10,7 @@ import pytest
 from hotline.errors import ExitCode
 from hotline.record import Checkpoint
 
-from .stations import Station, World, fast, hotline, stop_all, wait_until
-
-
-def checkpoints(station: Station) -> list[Checkpoint]:
-    db = sqlite3.connect(f"file:{station.home / 'hotline.db'}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT item FROM checkpoints ORDER BY proposer, number").fetchall()
-    finally:
-        db.close()
-    return [Checkpoint.decode(item) for (item,) in rows]
+from .stations import World, fast, hotline, stop_all, wait_until
 
 
 @pytest.mark.timeout(120)
@@ -44,7 +34,7 @@ def test_both_stations_sign_and_store_the_same_checkpoints(world: World) -> None
     # The proposer stores a checkpoint when it counter-signs, the co-signer when that
     # counter-signature arrives: wait for one that both hold.
     def held_by_both() -> bool:
-        common = {c.encode() for c in checkpoints(a)} & {c.encode() for c in checkpoints(b)}
+        common = {c.encode() for c in a.checkpoints()} & {c.encode() for c in b.checkpoints()}
         return any(
             Checkpoint.decode(item).body.heads[0].seq
             == 5
@@ -54,7 +44,7 @@ def test_both_stations_sign_and_store_the_same_checkpoints(world: World) -> None
 
     wait_until(held_by_both, 20, "a checkpoint over everything, held by both stations")
     stop_all(a, b)
-    at_a, at_b = checkpoints(a), checkpoints(b)
+    at_a, at_b = a.checkpoints(), b.checkpoints()
     common = {c.encode() for c in at_a} & {c.encode() for c in at_b}
     assert common, "no checkpoint is held, byte for byte, by both stations"
     # Direction 0 is the station whose card fingerprint sorts first; its signature comes first.
@@ -92,7 +82,7 @@ def test_an_operator_checkpoint_is_signed_by_both_and_stored_at_both(world: Worl
     stop_all(a, b)
     first, second = sorted((a, b), key=lambda s: s.card().fingerprint.digest)
     keys = (first.verify_keys(), second.verify_keys())
-    at_a, at_b = checkpoints(a), checkpoints(b)
+    at_a, at_b = a.checkpoints(), b.checkpoints()
     assert {c.encode() for c in at_a} == {c.encode() for c in at_b}
     assert len(at_a) == 2
     assert all(c.verify(keys) for c in at_a)

@@ -38,6 +38,7 @@ from hotline.constants import (
 from hotline.record import (
     CHAIN_HEAD_LEN,
     CHECKPOINT_BODY_LEN,
+    MAX_CHECKPOINT_NUMBER,
     MAX_ENVELOPE_LEN,
     MAX_NACK_LEN,
     RECEIPT_LEN,
@@ -60,10 +61,6 @@ _REF_LEN: Final = 8 + RECORD_HASH_LEN
 #: ENVELOPES: the ``u16`` count before the items, the ``u32`` length before each item.
 _COUNT_LEN: Final = 2
 _ITEM_LEN_LEN: Final = 4
-#: The highest checkpoint number a SYNC may state. A station proposes one every
-#: ``CHECKPOINT_INTERVAL`` at most (or when an operator asks), so no real number comes near it,
-#: and the number after it always fits the u64 of a checkpoint body.
-MAX_CHECKPOINT_NUMBER: Final = 2**63
 
 
 def _ref_bytes(ref: ChainRef) -> bytes:
@@ -100,7 +97,7 @@ class Sync(Frame):
 
     def encode_body(self) -> bytes:
         if not 0 <= self.checkpoint <= MAX_CHECKPOINT_NUMBER:
-            raise LocalProtocolError(f"SYNC checkpoint is 0..2**63, not {self.checkpoint}")
+            raise LocalProtocolError(f"SYNC checkpoint is 0..2**53, not {self.checkpoint}")
         return (
             _ref_bytes(self.sent) + _ref_bytes(self.received) + self.checkpoint.to_bytes(8, "big")
         )
@@ -111,7 +108,7 @@ class Sync(Frame):
         sent, received, checkpoint = _pull_ref(reader), _pull_ref(reader), reader.pull_u64()
         reader.end()
         if checkpoint > MAX_CHECKPOINT_NUMBER:
-            raise FrameError(f"SYNC checkpoint {checkpoint} is beyond 2**63")
+            raise FrameError(f"SYNC checkpoint {checkpoint} is beyond 2**53")
         return cls(sent, received, checkpoint)
 
 

@@ -29,6 +29,10 @@ from ._signed import Signer, pull_signature
 #: line id, proposer, number, two refs, two times.
 CHECKPOINT_BODY_LEN: Final = 64 + 1 + 8 + 2 * (8 + RECORD_HASH_LEN) + 8 + 8
 CHECKPOINT_LEN: Final = CHECKPOINT_BODY_LEN + 2 * HYBRID_SIGNATURE_LEN
+#: The highest checkpoint number (record-format §8). A station proposes at most one every few
+#: seconds, so no honest number comes near it; a number past it is the word of a hostile peer.
+#: It fits SQLite's signed 64-bit INTEGER and a JSON number exactly.
+MAX_CHECKPOINT_NUMBER: Final = 2**53
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +42,8 @@ class CheckpointBody:
     Attributes:
         line_id: the line's id.
         proposer: the direction of the proposing station.
-        number: the proposer's count of its checkpoints, from 1 (so crossing proposals never
-            share a name).
+        number: the proposer's count of its checkpoints, 1 to ``MAX_CHECKPOINT_NUMBER`` (so
+            crossing proposals never share a name).
         heads: the latest covered envelope of direction 0 and of direction 1 (``GENESIS`` for
             an empty direction).
         proposed_at_ms: the proposer's clock when it proposed (UTC ms).
@@ -59,9 +63,8 @@ class CheckpointBody:
     def __post_init__(self) -> None:
         check_hash(self.line_id, "line id")
         object.__setattr__(self, "proposer", as_code(Direction, self.proposer, "proposer"))
-        check_u64(self.number, "checkpoint number")
-        if self.number == 0:
-            raise MalformedError("checkpoints are numbered from 1")
+        if not 1 <= self.number <= MAX_CHECKPOINT_NUMBER:
+            raise MalformedError(f"checkpoints are numbered 1 to 2**53, not {self.number}")
         if len(self.heads) != len(Direction):
             raise MalformedError("a checkpoint names the heads of both directions")
         check_u64(self.proposed_at_ms, "proposal time")

@@ -9,11 +9,13 @@ sends anything more about it, and logs the alarms a declined step raises.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
+from hotline.api import LineUnavailableError
 from hotline.constants import CHECKPOINT_INTERVAL, CLOCK_SKEW_BOUND_MS
 from hotline.delivery import (
     CheckpointComplete,
@@ -27,7 +29,7 @@ from hotline.delivery import (
     CountersignWanted,
 )
 from hotline.logfmt import log_event
-from hotline.record import ChainRef, Checkpoint, Direction, Signer
+from hotline.record import MAX_CHECKPOINT_NUMBER, ChainRef, Checkpoint, Direction, Signer
 from hotline.session import Frame
 from hotline.signatures import HybridSignature, VerifyKeys
 from hotline.store import Chains
@@ -65,6 +67,13 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """Take a store task's outcome: the writer reports a failure if its session still runs
+    (it awaits the task); after the session, the next store job meets the same store."""
+    if not task.cancelled():
+        task.exception()
+
+
 class Checkpointing:
     """Checkpoints of one session.
 
@@ -93,6 +102,9 @@ class Checkpointing:
         self._rtt_ms = rtt_ms
         self._interval = interval
         self._next = numbers[0] + 1
+        self._exhausted = False
+        #: Counter-signed checkpoints being stored, in arrival order (see :meth:`receive`).
+        self._storing: collections.deque[asyncio.Task[None]] = collections.deque()
         self._fixed: tuple[ChainRef, ChainRef] | None = None
         #: Our proposals an operator waits for, by number (``propose_now``).
         self._waiting: dict[int, asyncio.Future[Checkpoint]] = {}
@@ -106,8 +118,19 @@ class Checkpointing:
         )
 
     def receive(self, frame: Frame) -> list[CheckpointEvent]:
-        """Take a checkpoint frame; return what the writer should do, in order."""
-        return self._steps.receive(frame, _now_ms(), self._rtt_ms())
+        """Take a checkpoint frame; return what the writer should do, in order.
+
+        A counter-signed checkpoint starts storing at once, not when the writer reaches it:
+        the peer stored it as it counter-signed, and a session that ends just after (its
+        CLOSE in the same read) would otherwise leave it out of our record for good.
+        """
+        events = self._steps.receive(frame, _now_ms(), self._rtt_ms())
+        for event in events:
+            if isinstance(event, CheckpointComplete):
+                storing = asyncio.get_running_loop().create_task(self._store(event.checkpoint))
+                storing.add_done_callback(_retrieved)
+                self._storing.append(storing)
+        return events
 
     async def propose_while_moving(self) -> None:
         """Every interval, propose a checkpoint if either direction moved since the last."""
@@ -123,6 +146,11 @@ class Checkpointing:
         its place. A peer that declines answers nothing (§4.10): the caller bounds the wait."""
         number = self._propose(self._heads())
         future = asyncio.get_running_loop().create_future()
+        if number is None:
+            future.set_exception(
+                LineUnavailableError(f"no checkpoint number is left on the line to {self.peer}")
+            )
+            return future
         self._waiting = {n: f for n, f in self._waiting.items() if not f.done()}  # timed out
         self._waiting[number] = future
         return future
@@ -134,15 +162,38 @@ class Checkpointing:
                 future.set_exception(ConnectionError("the session ended before the peer co-signed"))
         self._waiting.clear()
 
+    @property
+    def peer(self) -> str:
+        """The peer's station name."""
+        return self._courier.peer
+
     def number_above(self, stored_by_peer: int) -> None:
         """The peer's SYNC says it stored our proposals up to ``stored_by_peer``: number the
-        next one above it. A store restored from an older copy would otherwise propose numbers
-        the peer took already, and the peer declines a replayed number with the record alarm
-        (docs/protocol.md §4.10)."""
+        next one above it (never lower). A store restored from an older copy would otherwise
+        propose numbers the peer took already, and the peer declines a replayed number with
+        the record alarm (docs/protocol.md §4.10)."""
         self._next = max(self._next, stored_by_peer + 1)
 
-    def _propose(self, heads: tuple[ChainRef, ChainRef]) -> int:
+    def _propose(self, heads: tuple[ChainRef, ChainRef]) -> int | None:
+        """Send the next proposal; return its number, or None when none is left."""
         number = self._next
+        if number > MAX_CHECKPOINT_NUMBER:
+            # No honest history gets here: only a peer's SYNC can, claiming it stored our
+            # proposals up to the last number. Refuse once, loudly; never send a bad number.
+            if not self._exhausted:
+                self._exhausted = True
+                log_event(
+                    _log,
+                    logging.ERROR,
+                    "ALARM checkpoint numbers used up: the peer claims our last one",
+                    peer=self.peer,
+                )
+                self._courier.alarm(
+                    AlarmKind.RECORD,
+                    "no checkpoint number is left: the peer's SYNC claims it stored our"
+                    f" proposal {MAX_CHECKPOINT_NUMBER}",
+                )
+            return None
         self._send([self._steps.propose(number, heads, _now_ms())])
         self._next += 1  # the peer takes each number once: never propose one twice
         return number
@@ -166,7 +217,9 @@ class Checkpointing:
                 if not waiting.done():
                     waiting.set_result(checkpoint)
         elif isinstance(event, CheckpointComplete):
-            await self._store(event.checkpoint)
+            # Started by receive(), in the same order; shielded, so that the session ending
+            # while we wait does not cancel the store.
+            await asyncio.shield(self._storing.popleft())
         elif isinstance(event, CheckpointDeclined):
             if event.alarm is None:
                 log_event(_log, logging.DEBUG, "checkpoint declined", peer=courier.peer)

@@ -1,0 +1,130 @@
+"""The courier's checkpoint adapter (docs/protocol.md §4.10), against a peer played by the
+sans-IO :class:`Checkpoints`: how it numbers its proposals (above its own stored ones and above
+what the peer's SYNC says it stored, never lower, never past the last number, whatever the peer
+claims), and that a checkpoint the peer counter-signed is stored even if the session ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from hotline.api import LineUnavailableError
+from hotline.constants import CLOCK_SKEW_BOUND_MS
+from hotline.delivery import CheckpointProposal, Checkpoints, CosignWanted, CountersignWanted
+from hotline.record import GENESIS, MAX_CHECKPOINT_NUMBER, Checkpoint, CheckpointBody, Direction
+from hotline.session import Frame
+from hotline.station._checkpointing import Checkpointing
+from hotline.watch import AlarmKind
+from tests.record.helpers import FIRST, LINE_ID, SECOND
+
+
+class Chains:
+    """The store calls checkpointing makes: the checkpoints stored are kept."""
+
+    def __init__(self) -> None:
+        self.stored: list[Checkpoint] = []
+
+    def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> None:
+        self.stored.append(checkpoint)
+
+
+class Courier:
+    """What checkpointing asks of a line's courier, with the alarms kept."""
+
+    peer = "bravo"
+    line_id = LINE_ID
+    direction = Direction.FIRST
+    signer = FIRST.keys
+    peer_keys = SECOND.public
+
+    def __init__(self) -> None:
+        self.alarms: list[tuple[AlarmKind, str]] = []
+        self.chains = Chains()
+
+    async def call(self, job: Callable[[Chains], object]) -> object:
+        await asyncio.sleep(0)  # the store's thread answers later
+        return job(self.chains)
+
+    def stored(self, direction: Direction, seq: int) -> bytes | None:
+        return None
+
+    def alarm(self, kind: AlarmKind, text: str) -> None:
+        self.alarms.append((kind, text))
+
+
+def make(numbers: tuple[int, int]) -> tuple[Checkpointing, Courier, list[Frame]]:
+    courier, sent = Courier(), []
+    checkpointing = Checkpointing(
+        courier,
+        send=sent.extend,
+        heads=lambda: (GENESIS, GENESIS),
+        rtt_ms=lambda: 0,
+        numbers=numbers,
+    )
+    return checkpointing, courier, sent
+
+
+def proposed(frames: list[Any]) -> list[int]:
+    return [
+        CheckpointBody.decode(frame.item).number
+        for frame in frames
+        if isinstance(frame, CheckpointProposal)
+    ]
+
+
+async def test_the_next_number_follows_the_store_and_the_peers_sync() -> None:
+    checkpointing, _, sent = make((3, 0))
+    checkpointing.propose_now()
+    checkpointing.number_above(10)  # the peer stored up to 10: our store was older
+    checkpointing.propose_now()
+    checkpointing.number_above(2)  # a lower claim never takes a number back
+    checkpointing.propose_now()
+    assert proposed(sent) == [4, 11, 12]
+
+
+async def test_a_peer_claiming_the_last_number_gets_no_proposal_and_one_alarm() -> None:
+    checkpointing, courier, sent = make((3, 0))
+    checkpointing.number_above(MAX_CHECKPOINT_NUMBER)
+    for _ in range(3):
+        with pytest.raises(LineUnavailableError, match="no checkpoint number is left"):
+            await checkpointing.propose_now()
+    assert proposed(sent) == []
+    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD]
+
+
+async def test_the_last_number_itself_is_still_proposed() -> None:
+    checkpointing, courier, sent = make((0, 0))
+    checkpointing.number_above(MAX_CHECKPOINT_NUMBER - 1)
+    checkpointing.propose_now()
+    assert proposed(sent) == [MAX_CHECKPOINT_NUMBER]
+    assert not courier.alarms
+
+
+async def test_a_counter_signed_checkpoint_is_stored_though_the_session_ends_at_once() -> None:
+    """The peer stores a checkpoint as it counter-signs; its CLOSE may come in the same read."""
+    checkpointing, courier, sent = make((0, 0))
+    peer = Checkpoints(
+        line_id=LINE_ID,
+        direction=Direction.SECOND,
+        peer_keys=FIRST.public,
+        stored=courier.stored,
+        skew_bound_ms=CLOCK_SKEW_BOUND_MS,
+    )
+    now = time.time_ns() // 1_000_000
+    (cosign,) = checkpointing.receive(peer.propose(1, (GENESIS, GENESIS), now))
+    assert isinstance(cosign, CosignWanted)
+    await checkpointing.act(cosign)
+    (countersign,) = peer.receive(sent[-1], now, 0)
+    assert isinstance(countersign, CountersignWanted)
+    checkpoint, frame = peer.countersign(
+        countersign.body, countersign.theirs, countersign.body.sign(SECOND.keys)
+    )
+    checkpointing.receive(frame)
+    checkpointing.close()  # the session ended: the writer never reaches the event
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert courier.chains.stored == [checkpoint]
