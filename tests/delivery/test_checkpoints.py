@@ -17,7 +17,7 @@ from hotline.delivery import (
     CosignWanted,
     CountersignWanted,
 )
-from hotline.record import GENESIS, ChainRef, Direction
+from hotline.record import GENESIS, MAX_CHECKPOINT_NUMBER, ChainRef, Direction
 from tests.record.helpers import FIRST, LINE_ID, SECOND, T0, Station, build_chain
 
 B = 1000
@@ -108,6 +108,17 @@ def test_a_peer_head_still_in_flight_is_declined_quietly() -> None:
 def test_empty_directions_checkpoint_as_genesis() -> None:
     checkpoint, done = run(side(FIRST, {}), side(SECOND, {}), heads=(GENESIS, GENESIS))
     assert isinstance(done, CheckpointComplete) and done.checkpoint == checkpoint
+
+
+def test_a_proposal_numbered_past_the_last_is_declined_not_stored() -> None:
+    """2**53 + 1 decodes as a u64 but no checkpoint has it (it would not fit the store)."""
+    held = hashes()
+    a, b = side(FIRST, held), side(SECOND, held)
+    item = bytearray(a.propose(1, HEADS, T0).item)
+    item[65:73] = (MAX_CHECKPOINT_NUMBER + 1).to_bytes(8, "big")  # after line id and proposer
+    (declined,) = b.receive(CheckpointProposal(bytes(item)), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    assert "2**53" in declined.reason
 
 
 def test_a_replayed_proposal_is_declined() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -44,10 +45,25 @@ class Courier:
     def __init__(self) -> None:
         self.alarms: list[tuple[AlarmKind, str]] = []
         self.chains = Chains()
+        #: Jobs queued in "the store's thread", run by :meth:`run_store`.
+        self.queued: list[tuple[Callable[[Chains], object], Future[object]]] = []
 
     async def call(self, job: Callable[[Chains], object]) -> object:
-        await asyncio.sleep(0)  # the store's thread answers later
+        await asyncio.sleep(0)
         return job(self.chains)
+
+    def submit(self, job: Callable[[Chains], object]) -> Future[object]:
+        """Queue a job: it runs when the test says (:meth:`run_store`)."""
+        future: Future[object] = Future()
+        self.queued.append((job, future))
+        return future
+
+    def run_store(self) -> None:
+        """The store's thread: run what is queued, in order (a cancelled job is skipped)."""
+        queued, self.queued = self.queued, []
+        for job, future in queued:
+            if future.set_running_or_notify_cancel():
+                future.set_result(job(self.chains))
 
     def stored(self, direction: Direction, seq: int) -> bytes | None:
         return None
@@ -104,9 +120,11 @@ async def test_the_last_number_itself_is_still_proposed() -> None:
     assert not courier.alarms
 
 
-async def test_a_counter_signed_checkpoint_is_stored_though_the_session_ends_at_once() -> None:
-    """The peer stores a checkpoint as it counter-signs; its CLOSE may come in the same read."""
-    checkpointing, courier, sent = make((0, 0))
+async def counter_sign(
+    checkpointing: Checkpointing, courier: Courier, sent: list[Frame]
+) -> tuple[Checkpoint, Frame]:
+    """Play the peer: it proposes checkpoint 1, we co-sign, it counter-signs; return the
+    checkpoint and the counter-signature frame, not yet received."""
     peer = Checkpoints(
         line_id=LINE_ID,
         direction=Direction.SECOND,
@@ -120,11 +138,28 @@ async def test_a_counter_signed_checkpoint_is_stored_though_the_session_ends_at_
     await checkpointing.act(cosign)
     (countersign,) = peer.receive(sent[-1], now, 0)
     assert isinstance(countersign, CountersignWanted)
-    checkpoint, frame = peer.countersign(
+    return peer.countersign(
         countersign.body, countersign.theirs, countersign.body.sign(SECOND.keys)
     )
+
+
+async def test_a_counter_signed_checkpoint_is_stored_though_the_session_ends_at_once() -> None:
+    """The peer stores a checkpoint as it counter-signs; its CLOSE may come in the same read."""
+    checkpointing, courier, sent = make((0, 0))
+    checkpoint, frame = await counter_sign(checkpointing, courier, sent)
     checkpointing.receive(frame)
     checkpointing.close()  # the session ended: the writer never reaches the event
-    for _ in range(3):
-        await asyncio.sleep(0)
+    courier.run_store()
+    assert courier.chains.stored == [checkpoint]
+
+
+async def test_the_writer_cancelled_while_it_waits_does_not_cancel_the_store() -> None:
+    checkpointing, courier, sent = make((0, 0))
+    checkpoint, frame = await counter_sign(checkpointing, courier, sent)
+    (complete,) = checkpointing.receive(frame)
+    writer = asyncio.get_running_loop().create_task(checkpointing.act(complete))
+    await asyncio.sleep(0)  # the writer waits for the store
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)
+    courier.run_store()
     assert courier.chains.stored == [checkpoint]

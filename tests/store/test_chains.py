@@ -513,6 +513,9 @@ def test_hash_at_on_both_connections(messages: Messages, chains: Chains, db_path
             assert lookup(LINE, PEER_DIRECTION, 1) == theirs.hash
             assert lookup(LINE, OWN_DIRECTION, 2) is None
             assert lookup(OTHER_LINE, OWN_DIRECTION, 1) is None
+            # A peer names any u64; SQLite's INTEGER stops at 2**63 - 1: nothing is there.
+            for beyond in (2**63, 2**64 - 1):
+                assert lookup(LINE, PEER_DIRECTION, beyond) is None
 
 
 def test_the_store_thread_runs_chains_calls_in_order(db_path: Path) -> None:

@@ -294,14 +294,14 @@ def _pull_name(reader: FrameReader) -> tuple[Direction, int]:
     if proposer not in tuple(Direction):
         raise FrameError(f"unknown checkpoint proposer {proposer}")
     number = reader.pull_u64()
-    if number == 0:
-        raise FrameError("checkpoints are numbered from 1")
+    if not 1 <= number <= MAX_CHECKPOINT_NUMBER:
+        raise FrameError(f"checkpoints are numbered 1 to 2**53, not {number}")
     return Direction(proposer), number
 
 
 def _name_bytes(proposer: Direction, number: int) -> bytes:
-    if not 1 <= number <= _U64_MAX:
-        raise LocalProtocolError(f"a checkpoint number is 1..2**64-1, not {number}")
+    if not 1 <= number <= MAX_CHECKPOINT_NUMBER:
+        raise LocalProtocolError(f"checkpoints are numbered 1 to 2**53, not {number}")
     return bytes([proposer]) + number.to_bytes(8, "big")
 
 

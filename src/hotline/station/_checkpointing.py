@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Final, Protocol
 
 from hotline.api import LineUnavailableError
@@ -54,6 +56,10 @@ class Courier(Protocol):
         """Run ``job`` in the store's thread."""
         ...
 
+    def submit(self, job: Callable[[Chains], object]) -> Future[object]:
+        """Queue ``job`` in the store's thread now (it runs even if nobody waits for it)."""
+        ...
+
     def stored(self, direction: Direction, seq: int) -> bytes | None:
         """The stored hash at ``(direction, seq)``."""
         ...
@@ -65,13 +71,6 @@ class Courier(Protocol):
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _retrieved(task: asyncio.Task[None]) -> None:
-    """Take a store task's outcome: the writer reports a failure if its session still runs
-    (it awaits the task); after the session, the next store job meets the same store."""
-    if not task.cancelled():
-        task.exception()
 
 
 class Checkpointing:
@@ -104,7 +103,7 @@ class Checkpointing:
         self._next = numbers[0] + 1
         self._exhausted = False
         #: Counter-signed checkpoints being stored, in arrival order (see :meth:`receive`).
-        self._storing: collections.deque[asyncio.Task[None]] = collections.deque()
+        self._storing: collections.deque[asyncio.Future[object]] = collections.deque()
         self._fixed: tuple[ChainRef, ChainRef] | None = None
         #: Our proposals an operator waits for, by number (``propose_now``).
         self._waiting: dict[int, asyncio.Future[Checkpoint]] = {}
@@ -127,9 +126,7 @@ class Checkpointing:
         events = self._steps.receive(frame, _now_ms(), self._rtt_ms())
         for event in events:
             if isinstance(event, CheckpointComplete):
-                storing = asyncio.get_running_loop().create_task(self._store(event.checkpoint))
-                storing.add_done_callback(_retrieved)
-                self._storing.append(storing)
+                self._storing.append(self._store_at_once(event.checkpoint))
         return events
 
     async def propose_while_moving(self) -> None:
@@ -178,20 +175,20 @@ class Checkpointing:
         """Send the next proposal; return its number, or None when none is left."""
         number = self._next
         if number > MAX_CHECKPOINT_NUMBER:
-            # No honest history gets here: only a peer's SYNC can, claiming it stored our
-            # proposals up to the last number. Refuse once, loudly; never send a bad number.
+            # No honest history gets here: a peer's SYNC claiming it stored our proposal with
+            # the last number does. Refuse once a session, loudly; never send a bad number.
             if not self._exhausted:
                 self._exhausted = True
                 log_event(
                     _log,
                     logging.ERROR,
-                    "ALARM checkpoint numbers used up: the peer claims our last one",
+                    "ALARM checkpoint numbers used up",
                     peer=self.peer,
+                    last=MAX_CHECKPOINT_NUMBER,
                 )
                 self._courier.alarm(
                     AlarmKind.RECORD,
-                    "no checkpoint number is left: the peer's SYNC claims it stored our"
-                    f" proposal {MAX_CHECKPOINT_NUMBER}",
+                    f"no checkpoint number is left: number {MAX_CHECKPOINT_NUMBER} is taken",
                 )
             return None
         self._send([self._steps.propose(number, heads, _now_ms())])
@@ -243,6 +240,36 @@ class Checkpointing:
     async def _store(self, checkpoint: Checkpoint) -> None:
         now = _now_ms()
         await self._courier.call(lambda chains: chains.store_checkpoint(checkpoint, now_ms=now))
+        self._log_stored(checkpoint)
+
+    def _store_at_once(self, checkpoint: Checkpoint) -> asyncio.Future[object]:
+        """Queue the store of a counter-signed checkpoint in the store's thread now: it runs
+        whatever becomes of this session, and the store's thread finishes what was queued even
+        as the daemon stops. Its outcome is logged here, since the session may be gone."""
+        now = _now_ms()
+        stored = asyncio.wrap_future(
+            self._courier.submit(lambda chains: chains.store_checkpoint(checkpoint, now_ms=now))
+        )
+        stored.add_done_callback(functools.partial(self._stored, checkpoint))
+        return stored
+
+    def _stored(self, checkpoint: Checkpoint, stored: asyncio.Future[object]) -> None:
+        if stored.cancelled():
+            return
+        error = stored.exception()
+        if error is None:
+            self._log_stored(checkpoint)
+        else:
+            log_event(
+                _log,
+                logging.ERROR,
+                "checkpoint not stored",
+                peer=self._courier.peer,
+                number=checkpoint.body.number,
+                error=error,
+            )
+
+    def _log_stored(self, checkpoint: Checkpoint) -> None:
         body = checkpoint.body
         log_event(
             _log,

@@ -98,8 +98,11 @@ class Courier:
 
     async def call(self, job: Callable[[Chains], T]) -> T:
         """Run ``job`` in the store's thread, after everything submitted before."""
-        future: Future[T] = self._store.submit_chains(job)
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self.submit(job))
+
+    def submit(self, job: Callable[[Chains], T]) -> Future[T]:
+        """Queue ``job`` in the store's thread now; it runs even if nobody waits for it."""
+        return self._store.submit_chains(job)
 
     def stored(self, direction: Direction, seq: int) -> bytes | None:
         """The stored hash of this line at ``(direction, seq)``."""

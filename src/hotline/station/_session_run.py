@@ -60,6 +60,7 @@ from hotline.line import SessionProtocol
 from hotline.logfmt import log_event
 from hotline.record import (
     GENESIS,
+    MAX_CHECKPOINT_NUMBER,
     ChainHead,
     ChainRef,
     Checkpoint,
@@ -165,13 +166,13 @@ class SessionRun:
             else:
                 self._early.append(frame)
             return
-        if isinstance(frame, CHECKPOINT_FRAMES):
-            self._events.extend(self._checkpoints.receive(frame))
-            self._has_events.set()
-            return
         if isinstance(frame, Sync):  # a restored store numbers its next proposal above it
             self._checkpoints.number_above(frame.checkpoint)
         try:
+            if isinstance(frame, CHECKPOINT_FRAMES):
+                self._events.extend(self._checkpoints.receive(frame))
+                self._has_events.set()
+                return
             events = self._exchange.receive(frame)
         except StoreError as exc:  # a lookup on the loop's connection failed
             log_event(_log, logging.ERROR, "store failed; session closed", error=exc)
@@ -220,7 +221,8 @@ class SessionRun:
             peer_tip=book.peer_tip,
             peer_cross=book.peer_cross,
             receipted=book.receipted,
-            peer_checkpoint=book.checkpoints[1],
+            # A number past the last can only be in a store from before numbers were bounded.
+            peer_checkpoint=min(book.checkpoints[1], MAX_CHECKPOINT_NUMBER),
             halted_in=book.halted_in is not None,
             lookup=courier.stored,
         )

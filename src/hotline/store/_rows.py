@@ -30,6 +30,9 @@ from ._sealing import RowCipher, seal_envelope
 
 _Item = TypeVar("_Item")
 
+#: SQLite's largest INTEGER: no row holds a sequence number beyond it.
+_MAX_INTEGER: Final = 2**63 - 1
+
 _INSERT_ENVELOPE: Final = (
     "INSERT INTO envelopes (line_id, peer, direction, incoming, seq, hash, header, kind,"
     " precedence, sequenced_at_ms, stored_at_ms, message_id, nonce, body)"
@@ -120,7 +123,13 @@ def insert_receipt(db: sqlite3.Connection, receipt: Receipt, *, issued: bool, no
 
 
 def stored_hash(db: sqlite3.Connection, line_id: bytes, direction: int, seq: int) -> bytes | None:
-    """Return the envelope hash stored at ``(line_id, direction, seq)`` (inside a transaction)."""
+    """Return the envelope hash stored at ``(line_id, direction, seq)`` (inside a transaction).
+
+    A peer names any u64: past SQLite's INTEGER nothing can be stored, and binding it would
+    raise ``OverflowError``, not a store error.
+    """
+    if not 0 <= seq <= _MAX_INTEGER:
+        return None
     row = db.execute(
         "SELECT hash FROM envelopes WHERE line_id = ? AND direction = ? AND seq = ?",
         (line_id, int(direction), seq),
