@@ -20,6 +20,7 @@ from hotline.delivery import Envelopes, NackFrame, ReceiptFrame
 from hotline.identity import StationKeys
 from hotline.record import (
     CHAIN_HEAD_LEN,
+    MAX_CHECKPOINT_NUMBER,
     ZERO_HASH,
     ChainRef,
     Envelope,
@@ -307,6 +308,11 @@ def not_aead(session: HostileSession) -> None:
     session.write_bytes(os.urandom(200))
 
 
+def checkpoint_past_the_last(session: HostileSession) -> None:
+    """A SYNC claiming we proposed a checkpoint numbered past the last: our next would not fit."""
+    session.send(RAW[0x10](bytes(144) + (MAX_CHECKPOINT_NUMBER + 1).to_bytes(8, "big")))
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("garbage", "reason"),
@@ -314,8 +320,9 @@ def not_aead(session: HostileSession) -> None:
         (unknown_type, "malformed frame"),
         (oversized_head, "malformed frame"),
         (not_aead, "decryption failed"),
+        (checkpoint_past_the_last, "malformed frame"),
     ],
-    ids=["unknown-type", "oversized-head", "not-aead"],
+    ids=["unknown-type", "oversized-head", "not-aead", "checkpoint-past-the-last"],
 )
 def test_garbage_closes_the_session_and_halts_nothing(
     world: World, garbage: Callable[[HostileSession], None], reason: str
