@@ -110,7 +110,7 @@ def test_empty_directions_checkpoint_as_genesis() -> None:
     assert isinstance(done, CheckpointComplete) and done.checkpoint == checkpoint
 
 
-def test_a_proposal_numbered_past_the_last_is_declined_not_stored() -> None:
+def test_a_proposal_numbered_past_the_last_is_declined() -> None:
     """2**53 + 1 decodes as a u64 but no checkpoint has it (it would not fit the store)."""
     held = hashes()
     a, b = side(FIRST, held), side(SECOND, held)

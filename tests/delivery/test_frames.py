@@ -157,6 +157,15 @@ def test_bad_syncs_are_refused(body: bytes) -> None:
         DELIVERY_FRAMES.decode(header(0x10) + body)
 
 
+def test_checkpoint_names_past_the_last_number_are_malformed() -> None:
+    """CK_COSIGN and CK_COUNTERSIGN name a checkpoint: 1 to 2**53, as its body (record §8)."""
+    for code in (0x17, 0x18):
+        for number in (MAX_CHECKPOINT_NUMBER + 1, 2**63, 2**64 - 1):
+            name = b"\x00" + number.to_bytes(8, "big")
+            with pytest.raises(FrameError, match="2\\*\\*53"):
+                DELIVERY_FRAMES.decode(header(code) + name + bytes(8 * (code == 0x17)))
+
+
 # --- ENVELOPES --------------------------------------------------------------------------------
 def test_envelopes_bytes() -> None:
     frame = Envelopes((b"ab", b"c"))

@@ -314,6 +314,8 @@ def test_lone_surrogates_cannot_be_built() -> None:
         lambda: dataclasses.replace(STATEMENT, text="s" * (MAX_STATEMENT_TEXT_LEN + 1)),
         lambda: dataclasses.replace(MESSAGE.header, line_id=b"short"),
         lambda: dataclasses.replace(MESSAGE.header, queued_at_ms=-1),
+        lambda: dataclasses.replace(MESSAGE.header, sequenced_at_ms=2**63),  # past INTEGER
+        lambda: dataclasses.replace(MESSAGE.header, queued_at_ms=2**64 - 1),
         lambda: dataclasses.replace(MESSAGE.header, kind=9),
     ],
 )

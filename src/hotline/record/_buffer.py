@@ -29,6 +29,21 @@ def check_u64(value: int, field: str) -> None:
         raise MalformedError(f"{field} {value} does not fit in 64 bits")
 
 
+#: The latest time a record may carry, UTC milliseconds: SQLite's INTEGER holds it (a store
+#: keeps an envelope's times in columns), and it is some 290 million years away.
+MAX_TIME_MS: Final = 2**63 - 1
+
+
+def check_time(value: int, field: str) -> None:
+    """Refuse a time (UTC milliseconds, a u64 field) past :data:`MAX_TIME_MS`.
+
+    Raises:
+        MalformedError: ``value`` is negative or past ``MAX_TIME_MS``.
+    """
+    if not 0 <= value <= MAX_TIME_MS:
+        raise MalformedError(f"{field} {value} is not a time (0 to 2**63-1 ms)")
+
+
 #: Per code table, its members by value: a dict lookup, where calling the enum class costs a
 #: microsecond, and every envelope has three codes.
 _MEMBERS: Final[dict[type[enum.IntEnum], dict[int, enum.IntEnum]]] = {}

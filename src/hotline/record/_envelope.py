@@ -20,7 +20,7 @@ from typing import Final
 from hotline.constants import LABEL_BODY, LABEL_ENVELOPE, RECORD_VERSION
 
 from ._body import MAX_BODY_LEN, MAX_BODY_LEN_BY_KIND, Body, decode_body
-from ._buffer import Reader, as_code, check_u64
+from ._buffer import Reader, as_code, check_time, check_u64
 from ._codes import Direction, Kind, Precedence
 from ._errors import BodyMismatchError, MalformedError, UnknownVersionError
 from ._hashing import ZERO_HASH, ChainRef, check_hash, tagged_hash
@@ -84,8 +84,8 @@ class EnvelopeHeader:
         check_hash(self.prev_hash, "previous hash")
         if (self.seq == 1) != (self.prev_hash == ZERO_HASH):
             raise MalformedError("the previous hash is zero exactly for envelope 1")
-        check_u64(self.queued_at_ms, "queued time")
-        check_u64(self.sequenced_at_ms, "sequenced time")
+        check_time(self.queued_at_ms, "queued time")
+        check_time(self.sequenced_at_ms, "sequenced time")
         # Codes arrive as enum members from the decoder; a caller's plain int is converted (or
         # refused), so the encoding below never writes a value outside its table.
         object.__setattr__(self, "direction", as_code(Direction, self.direction, "direction"))

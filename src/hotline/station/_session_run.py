@@ -378,7 +378,13 @@ class SessionRun:
             self.courier.alarm(AlarmKind.RECORD, f"the store is damaged: {exc}")
             self._close(CloseReason.GOING_AWAY, "store failure")
         except StoreError as exc:
-            log_event(_log, logging.ERROR, "store failed; session closed", error=exc)
+            log_event(
+                _log,
+                logging.ERROR,
+                "store failed; session closed",
+                peer=self.courier.peer,
+                error=exc,
+            )
             self._close(CloseReason.GOING_AWAY, "store failure")
         except Exception as exc:  # a bug: loud, and contained to this session
             log_event(
