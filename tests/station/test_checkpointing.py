@@ -6,6 +6,7 @@ claims), and that a checkpoint the peer counter-signed is stored even if the ses
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -19,6 +20,7 @@ from hotline.delivery import CheckpointProposal, Checkpoints, CosignWanted, Coun
 from hotline.record import GENESIS, MAX_CHECKPOINT_NUMBER, Checkpoint, CheckpointBody, Direction
 from hotline.session import Frame
 from hotline.station._checkpointing import Checkpointing
+from hotline.store import StoreError, StoreWriteError
 from hotline.watch import AlarmKind
 from tests.record.helpers import FIRST, LINE_ID, SECOND
 
@@ -28,8 +30,11 @@ class Chains:
 
     def __init__(self) -> None:
         self.stored: list[Checkpoint] = []
+        self.failure: StoreError | None = None
 
     def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> None:
+        if self.failure is not None:
+            raise self.failure
         self.stored.append(checkpoint)
 
 
@@ -63,7 +68,10 @@ class Courier:
         queued, self.queued = self.queued, []
         for job, future in queued:
             if future.set_running_or_notify_cancel():
-                future.set_result(job(self.chains))
+                try:
+                    future.set_result(job(self.chains))
+                except StoreError as exc:
+                    future.set_exception(exc)
 
     def stored(self, direction: Direction, seq: int) -> bytes | None:
         return None
@@ -163,3 +171,20 @@ async def test_the_writer_cancelled_while_it_waits_does_not_cancel_the_store() -
     await asyncio.gather(writer, return_exceptions=True)
     courier.run_store()
     assert courier.chains.stored == [checkpoint]
+
+
+async def test_a_store_failure_after_the_session_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nobody awaits the store once the session is gone: the adapter says it failed itself."""
+    checkpointing, courier, sent = make((0, 0))
+    _, frame = await counter_sign(checkpointing, courier, sent)
+    courier.chains.failure = StoreWriteError("cannot write the store: the disk is full")
+    checkpointing.receive(frame)
+    checkpointing.close()
+    with caplog.at_level(logging.ERROR, logger="hotline.delivery"):
+        courier.run_store()
+        for _ in range(3):  # the store's answer reaches the loop, then the future's callback
+            await asyncio.sleep(0)
+    assert [r.getMessage() for r in caplog.records] == ["checkpoint not stored"]
+    assert courier.chains.stored == []
