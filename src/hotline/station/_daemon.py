@@ -489,7 +489,9 @@ class Daemon:
             await asyncio.gather(*(line.stop() for line in self._lines.values()))
             # The sessions' store jobs still queued (a checkpoint counter-signed at the last
             # moment) finish before this one, and their results reach the loop while it runs.
-            await asyncio.wrap_future(self._messages.submit_chains(lambda chains: None))
+            # A store already failed or closed says so here: the stop goes on.
+            with contextlib.suppress(StoreError):
+                await asyncio.wrap_future(self._messages.submit_chains(lambda chains: None))
             await self._listener.close()
             api_server.should_exit = True
             await asyncio.gather(api_task, return_exceptions=True)
