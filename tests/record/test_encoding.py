@@ -23,6 +23,7 @@ from hotline.record import (
     GENESIS,
     MAX_CHECKPOINT_NUMBER,
     MAX_ENVELOPE_LEN,
+    MAX_TIME_MS,
     ZERO_HASH,
     AckBody,
     BodyMismatchError,
@@ -314,7 +315,7 @@ def test_lone_surrogates_cannot_be_built() -> None:
         lambda: dataclasses.replace(STATEMENT, text="s" * (MAX_STATEMENT_TEXT_LEN + 1)),
         lambda: dataclasses.replace(MESSAGE.header, line_id=b"short"),
         lambda: dataclasses.replace(MESSAGE.header, queued_at_ms=-1),
-        lambda: dataclasses.replace(MESSAGE.header, sequenced_at_ms=2**63),  # past INTEGER
+        lambda: dataclasses.replace(MESSAGE.header, sequenced_at_ms=MAX_TIME_MS + 1),  # year 10000
         lambda: dataclasses.replace(MESSAGE.header, queued_at_ms=2**64 - 1),
         lambda: dataclasses.replace(MESSAGE.header, kind=9),
     ],

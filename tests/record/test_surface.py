@@ -22,6 +22,7 @@ def test_record_surface() -> None:
         "MAX_BODY_LEN",
         "MAX_ENVELOPE_LEN",
         "MAX_NACK_LEN",
+        "MAX_TIME_MS",
         "RECEIPT_LEN",
         "ZERO_HASH",
         "AckBody",

@@ -27,7 +27,7 @@ def format_time_ms(ms: int) -> str:
 
     Cached: every message of a batch answer carries the same few times.
     """
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

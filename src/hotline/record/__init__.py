@@ -12,6 +12,7 @@ from ._body import AckBody as AckBody
 from ._body import Body as Body
 from ._body import MessageBody as MessageBody
 from ._body import decode_body as decode_body
+from ._buffer import MAX_TIME_MS as MAX_TIME_MS
 from ._chain import ChainWriter as ChainWriter
 from ._chain import HashLookup as HashLookup
 from ._chain import check_cross_link as check_cross_link

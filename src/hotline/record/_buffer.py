@@ -29,9 +29,10 @@ def check_u64(value: int, field: str) -> None:
         raise MalformedError(f"{field} {value} does not fit in 64 bits")
 
 
-#: The latest time a record may carry, UTC milliseconds: SQLite's INTEGER holds it (a store
-#: keeps an envelope's times in columns), and it is some 290 million years away.
-MAX_TIME_MS: Final = 2**63 - 1
+#: The latest time a record may carry: 9999-12-31T23:59:59.999Z in UTC milliseconds. Every
+#: time is shown as an ISO 8601 date (which ends there), and a store keeps the sequenced time
+#: in an SQLite INTEGER column (which holds far more).
+MAX_TIME_MS: Final = 253_402_300_799_999
 
 
 def check_time(value: int, field: str) -> None:
@@ -41,7 +42,7 @@ def check_time(value: int, field: str) -> None:
         MalformedError: ``value`` is negative or past ``MAX_TIME_MS``.
     """
     if not 0 <= value <= MAX_TIME_MS:
-        raise MalformedError(f"{field} {value} is not a time (0 to 2**63-1 ms)")
+        raise MalformedError(f"{field} {value} is not a time (0 ms to the end of year 9999)")
 
 
 #: Per code table, its members by value: a dict lookup, where calling the enum class costs a

@@ -175,7 +175,13 @@ class SessionRun:
                 return
             events = self._exchange.receive(frame)
         except StoreError as exc:  # a lookup on the loop's connection failed
-            log_event(_log, logging.ERROR, "store failed; session closed", error=exc)
+            log_event(
+                _log,
+                logging.ERROR,
+                "store failed; session closed",
+                peer=self.courier.peer,
+                error=exc,
+            )
             self._close(CloseReason.GOING_AWAY, "store failure")
             return
         now = _now_ms()
