@@ -126,7 +126,7 @@ class Checkpointing:
         events = self._steps.receive(frame, _now_ms(), self._rtt_ms())
         for event in events:
             if isinstance(event, CheckpointComplete):
-                self._storing.append(self._store_at_once(event.checkpoint))
+                self._storing.append(self._store(event.checkpoint))
         return events
 
     async def propose_while_moving(self) -> None:
@@ -237,13 +237,8 @@ class Checkpointing:
         assert isinstance(signature, HybridSignature)
         return signature
 
-    async def _store(self, checkpoint: Checkpoint) -> None:
-        now = _now_ms()
-        await self._courier.call(lambda chains: chains.store_checkpoint(checkpoint, now_ms=now))
-        self._log_stored(checkpoint)
-
-    def _store_at_once(self, checkpoint: Checkpoint) -> asyncio.Future[object]:
-        """Queue the store of a counter-signed checkpoint in the store's thread now: it runs
+    def _store(self, checkpoint: Checkpoint) -> asyncio.Future[object]:
+        """Queue the store of a checkpoint both signed in the store's thread now: it runs
         whatever becomes of this session, and the store's thread finishes what was queued even
         as the daemon stops. Its outcome is logged here, since the session may be gone."""
         now = _now_ms()
@@ -256,21 +251,18 @@ class Checkpointing:
     def _stored(self, checkpoint: Checkpoint, stored: asyncio.Future[object]) -> None:
         if stored.cancelled():
             return
+        body = checkpoint.body
         error = stored.exception()
-        if error is None:
-            self._log_stored(checkpoint)
-        else:
+        if error is not None:
             log_event(
                 _log,
                 logging.ERROR,
                 "checkpoint not stored",
                 peer=self._courier.peer,
-                number=checkpoint.body.number,
+                number=body.number,
                 error=error,
             )
-
-    def _log_stored(self, checkpoint: Checkpoint) -> None:
-        body = checkpoint.body
+            return
         log_event(
             _log,
             logging.INFO,

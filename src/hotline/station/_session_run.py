@@ -175,14 +175,7 @@ class SessionRun:
                 return
             events = self._exchange.receive(frame)
         except StoreError as exc:  # a lookup on the loop's connection failed
-            log_event(
-                _log,
-                logging.ERROR,
-                "store failed; session closed",
-                peer=self.courier.peer,
-                error=exc,
-            )
-            self._close(CloseReason.GOING_AWAY, "store failure")
+            self._store_failed(exc)
             return
         now = _now_ms()
         for event in events:
@@ -200,6 +193,13 @@ class SessionRun:
 
     def _close(self, reason: CloseReason, text: str) -> None:
         self.session.close(reason, text)
+
+    def _store_failed(self, exc: StoreError) -> None:
+        """The store failed under this session: say so, and end it (the next starts afresh)."""
+        log_event(
+            _log, logging.ERROR, "store failed; session closed", peer=self.courier.peer, error=exc
+        )
+        self._close(CloseReason.GOING_AWAY, "store failure")
 
     async def _start(self) -> None:
         courier = self.courier
@@ -384,14 +384,7 @@ class SessionRun:
             self.courier.alarm(AlarmKind.RECORD, f"the store is damaged: {exc}")
             self._close(CloseReason.GOING_AWAY, "store failure")
         except StoreError as exc:
-            log_event(
-                _log,
-                logging.ERROR,
-                "store failed; session closed",
-                peer=self.courier.peer,
-                error=exc,
-            )
-            self._close(CloseReason.GOING_AWAY, "store failure")
+            self._store_failed(exc)
         except Exception as exc:  # a bug: loud, and contained to this session
             log_event(
                 _log,
