@@ -204,8 +204,15 @@ def check_store(feeder: Feeder, receiver: Station, why: str) -> bytes:
     line = line_id(*cards)
     own = Direction(int(cards[0].fingerprint.digest > cards[1].fingerprint.digest))
     with closing(read_store(sender.home)) as db:
-        queued = db.execute("SELECT idempotency_key, state FROM outbox ORDER BY position")
-        assert queued.fetchall() == [(key, "receipted") for key in feeder.idempotency_keys()], why
+        # Each message queued, in order, is our envelope of the same rank (one precedence),
+        # which the receipt checked below covers; nothing is left in the queue.
+        queued = db.execute(
+            "SELECT o.idempotency_key, e.seq FROM outbox AS o LEFT JOIN envelopes AS e"
+            " ON e.message_id = o.id AND e.incoming = 0 ORDER BY o.position"
+        )
+        keys = feeder.idempotency_keys()
+        assert queued.fetchall() == [(key, seq) for seq, key in enumerate(keys, 1)], why
+        assert db.execute("SELECT count(*) FROM queue").fetchone() == (0,), why
         tips = {d: chain_tip(db, line, d, f"{d.name}, {why}") for d in Direction}
         receipts = db.execute(
             "SELECT seq, item FROM receipts WHERE line_id = ? AND direction = ? AND issued = 0"

@@ -103,7 +103,7 @@ def test_a_queued_message_that_lost_its_text_raises_the_record_alarm(world: Worl
     try:
         db.execute(
             "DELETE FROM outbox_texts WHERE position ="
-            " (SELECT position FROM outbox WHERE state = 'queued' AND precedence = 3)"
+            " (SELECT position FROM queue WHERE precedence = 3)"
         )
     finally:
         db.close()

@@ -333,6 +333,52 @@ def test_receipts_move_the_outbox_forward_and_never_back(
         chains.accept_receipt(OTHER_LINE, receipt_for(e3), now_ms=T0)
 
 
+def test_each_line_s_receipt_covers_its_own_messages_and_in_flight_is_read_by_index(
+    messages: Messages, chains: Chains, db: sqlite3.Connection
+) -> None:
+    """A message's state is read off the queue, its envelope and its line's latest receipt;
+    what is in flight is searched line by line, never by a scan of every envelope sent."""
+    ours = [queue(messages, f"a{n}") for n in range(2)]
+    other = messages.queue(
+        line_id=OTHER_LINE,
+        peer="paris",
+        precedence=Precedence.ROUTINE,
+        text="b0",
+        idempotency_key="b0",
+        now_ms=T0 + 1,
+    ).message.id
+    batch = sequence(chains)
+    assert batch is not None
+    assert chains.sequence(OTHER_LINE, OWN_DIRECTION, limit=8, signer=OWN, now_ms=T0 + 10)
+    waiting = messages.queue(
+        line_id=LINE,
+        peer="moscow",
+        precedence=Precedence.ROUTINE,
+        text="a2",
+        idempotency_key="a2",
+        now_ms=T0 + 2,
+    ).message.id
+    assert chains.accept_receipt(LINE, receipt_for(batch.envelopes[0]), now_ms=T0) == (ours[0],)
+    assert [messages.receipted(i) for i in (*ours, other, waiting)] == [True, False, False, False]
+    assert [(m.id, m.state, m.seq) for m in messages.outbox()] == [
+        (other, OutboxState.SEQUENCED, 1),  # by seq, then by position
+        (ours[1], OutboxState.SEQUENCED, 2),
+        (waiting, OutboxState.QUEUED, None),
+    ]
+    assert [m.id for m in messages.outbox("paris")] == [other]
+    executed: list[str] = []
+    db.set_trace_callback(executed.append)
+    try:
+        assert messages.outbox_summary() == {"moscow": (2, T0), "paris": (1, T0 + 1)}
+    finally:
+        db.set_trace_callback(None)
+    reads = [sql for sql in executed if sql.startswith("SELECT")]
+    assert reads
+    for sql in reads:
+        plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "SCAN e" not in plan, plan
+
+
 # --- Resending and recovery -------------------------------------------------------------------
 def test_segments_end_at_heads_and_resend_a_chain_a_validator_accepts(
     messages: Messages, chains: Chains

@@ -46,6 +46,7 @@ def queue(messages: Messages, text: str, key: str) -> str:
 
 
 def fill(db: sqlite3.Connection) -> None:
+    db.execute("VACUUM")  # no free page left inside the file either (migrations drop tables)
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     assert db.execute(f"PRAGMA max_page_count = {pages}").fetchone()[0] == pages
 

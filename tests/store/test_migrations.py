@@ -78,8 +78,29 @@ def insert_old_outbox_row(
     )
 
 
-def test_there_are_seven_versions_so_far() -> None:
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 7
+def insert_old_envelope_row(db: sqlite3.Connection, seq: int, message_id: bytes) -> None:
+    """Insert the row of our envelope ``seq`` (direction 0) made from outbox row
+    ``message_id``: only the columns the outbox reads its state from are meaningful."""
+    db.execute(
+        "INSERT INTO envelopes (line_id, peer, direction, incoming, seq, hash, header, kind,"
+        " precedence, sequenced_at_ms, stored_at_ms, message_id, nonce, body)"
+        " VALUES (?, 'moscow', 0, 0, ?, zeroblob(64), zeroblob(296), 1, 0, 1, 1, ?,"
+        " zeroblob(12), x'00')",
+        (LINE, seq, message_id.hex()),
+    )
+
+
+def insert_old_receipt_row(db: sqlite3.Connection, seq: int) -> None:
+    """Insert the peer's receipt of our envelopes up to ``seq`` (its item is not read)."""
+    db.execute(
+        "INSERT INTO receipts (line_id, direction, seq, issued, item, stored_at_ms)"
+        " VALUES (?, 0, ?, 0, x'00', 1)",
+        (LINE, seq),
+    )
+
+
+def test_there_are_eight_versions_so_far() -> None:
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 8
 
 
 def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
@@ -99,9 +120,11 @@ def test_from_an_empty_file_to_the_latest(tmp_path: Path) -> None:
         "nacks",
         "halts",
         "checkpoints",
+        "queue",
+        "sending",
     }
     indexes = {name for kind, name, _ in schema(path) if kind == "index"}
-    assert indexes == {"outbox_backlog", "outbox_queued", "outbox_in_flight", "envelopes_inbox"}
+    assert indexes == {"envelopes_inbox"}
 
 
 def test_from_version_1_keeps_the_handshake_timestamps(tmp_path: Path) -> None:
@@ -173,6 +196,9 @@ def test_from_version_6_moves_the_texts_out_of_the_outbox_rows(tmp_path: Path) -
     for index, (state, seq) in enumerate([("receipted", 1), ("sequenced", 2), ("queued", None)]):
         text = f"текст {index}".encode()
         insert_old_outbox_row(db, bytes([index]) * 16, text, f"k{index}", state=state, seq=seq)
+        if seq is not None:
+            insert_old_envelope_row(db, seq, bytes([index]) * 16)
+    insert_old_receipt_row(db, 1)
     db.close()
     db = connect(path)
     try:
@@ -187,6 +213,57 @@ def test_from_version_6_moves_the_texts_out_of_the_outbox_rows(tmp_path: Path) -
         (bytes([2] * 16).hex(), "текст 2", OutboxState.QUEUED, None),
     ]
     assert not {"nonce", "body"} & columns  # a state change no longer rewrites the text
+    fresh = tmp_path / "fresh.db"
+    connect(fresh).close()
+    assert schema(path) == schema(fresh)
+
+
+def test_from_version_7_reads_each_state_off_the_queue_the_envelopes_and_the_receipts(
+    tmp_path: Path,
+) -> None:
+    """Rows queued stay in the queue, in order; sequenced ones are found through their
+    envelopes; a receipted one is left out. The outbox rows lose their state and seq."""
+    path = tmp_path / "hotline.db"
+    make_schema(path, 7)
+    db = raw(path)
+    rows = [("receipted", 1, 0), ("sequenced", 2, 0), ("queued", None, 0), ("queued", None, 3)]
+    for index, (state, seq, precedence) in enumerate(rows):
+        message_id = bytes([index]) * 16
+        db.execute(
+            "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key, queued_at_ms,"
+            " state, seq) VALUES (?, ?, 'moscow', ?, ?, ?, ?, ?)",
+            (message_id.hex(), LINE, precedence, f"k{index}", 10 + index, state, seq),
+        )
+        nonce, body = RowCipher(KEY).seal(outbox_ad(LINE, message_id), f"t{index}".encode())
+        db.execute(
+            "INSERT INTO outbox_texts (position, nonce, body) VALUES (?, ?, ?)",
+            (index + 1, nonce, body),
+        )
+        if seq is not None:
+            insert_old_envelope_row(db, seq, message_id)
+    insert_old_receipt_row(db, 1)
+    db.close()
+    db = connect(path)
+    try:
+        messages = Messages(db, path, RowCipher(KEY))
+        shown = [(m.text, m.state, m.seq) for m in messages.outbox()]
+        receipted = [messages.receipted(bytes([index]).hex() * 16) for index in range(4)]
+        summary = messages.outbox_summary()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+        queue = db.execute("SELECT precedence, position FROM queue").fetchall()
+        sending = db.execute("SELECT line_id, direction FROM sending").fetchall()
+    finally:
+        db.close()
+    assert shown == [
+        ("t1", OutboxState.SEQUENCED, 2),
+        ("t3", OutboxState.QUEUED, None),  # FLASH first
+        ("t2", OutboxState.QUEUED, None),
+    ]
+    assert receipted == [True, False, False, False]
+    assert summary == {"moscow": (3, 11)}
+    assert not {"state", "seq"} & columns  # nothing in the row changes after queueing
+    assert queue == [(3, 4), (0, 3)]
+    assert sending == [(LINE, 0)]
     fresh = tmp_path / "fresh.db"
     connect(fresh).close()
     assert schema(path) == schema(fresh)
@@ -242,6 +319,8 @@ BAD_ROWS = [
     ("nacks", "direction", "-1"),
     ("halts", "nack_id", "42"),  # no such NACK
     ("halts", "since_ms", "'yesterday'"),  # STRICT: an integer
+    ("sending", "direction", "2"),
+    ("sending", "line_id", "zeroblob(63)"),
 ]
 
 GOOD_ROWS = {
@@ -278,6 +357,7 @@ GOOD_ROWS = {
         "stored_at_ms": "1",
     },
     "halts": {"line_id": "zeroblob(64)", "direction": "1", "nack_id": "1", "since_ms": "1"},
+    "sending": {"line_id": "zeroblob(64)", "direction": "0"},
 }
 
 

@@ -48,8 +48,9 @@ from ._audit import Audit, audit_chain
 from ._db import transaction
 from ._errors import HaltedError, StoreCorruptError, StoreError
 from ._messages import ack_body
+from ._queue import QUEUED_ROWS, dequeue
 from ._record import RecordItems, RecordWindow, read_record
-from ._recovery import SEQUENCE_ROW, check_continuous, reconcile_outbox
+from ._recovery import check_continuous, reconcile_outbox
 from ._rows import (
     chain_tip,
     decoded,
@@ -61,7 +62,6 @@ from ._rows import (
 )
 from ._sealing import (
     ENVELOPE_COLUMNS,
-    OUTBOX_WITH_TEXTS,
     RowCipher,
     new_message_id,
     open_envelope,
@@ -95,12 +95,6 @@ def _body(kind: Kind, payload: bytes) -> MessageBody | AckBody:
         StoreCorruptError: an ACK row's payload is not an ACK body.
     """
     return ack_body(payload) if kind is Kind.ACK else MessageBody.create(payload.decode())
-
-
-_QUEUED: Final = (
-    "SELECT position, id, peer, precedence, queued_at_ms, kind, nonce, body"  # noqa: S608 (constants only)
-    f" FROM {OUTBOX_WITH_TEXTS}"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +185,7 @@ class Chains:
             issued = self._latest_receipt(line_id, peer, issued=True)
             halts = self._halts(line_id)
             (queued,) = self._db.execute(
-                "SELECT count(*) FROM outbox WHERE line_id = ? AND state = 'queued'", (line_id,)
+                "SELECT count(*) FROM queue WHERE line_id = ?", (line_id,)
             ).fetchone()
             numbers = dict(
                 self._db.execute(
@@ -306,9 +300,7 @@ class Chains:
             if self._halted(line_id, direction):
                 return None
             rows = self._db.execute(
-                f"{_QUEUED} WHERE line_id = ? AND state = 'queued'"
-                " ORDER BY precedence DESC, position LIMIT ?",
-                (line_id, limit),
+                f"{QUEUED_ROWS} ORDER BY q.precedence DESC, q.position LIMIT ?", (line_id, limit)
             ).fetchall()
             if not rows:
                 return None
@@ -348,9 +340,7 @@ class Chains:
                 now_ms=now_ms,
             )
             insert_heads(self._db, heads)
-            self._db.executemany(
-                SEQUENCE_ROW, [(e.seq, row[0]) for e, row in zip(envelopes, rows, strict=True)]
-            )
+            dequeue(self._db, line_id, direction, [(row[3], row[0]) for row in rows])
         groups = []
         start = tip.seq
         for head in heads:
@@ -359,7 +349,7 @@ class Chains:
         return Sequenced(tuple(groups), tuple(ids))
 
     def accept_receipt(self, line_id: bytes, receipt: Receipt, *, now_ms: int) -> tuple[str, ...]:
-        """Store a verified receipt for our direction and mark what it covers ``receipted``.
+        """Store a verified receipt for our direction: what it covers is receipted.
 
         Receipts never go back: one not beyond the latest stored changes nothing.
 
@@ -386,12 +376,20 @@ class Chains:
                     " hold: nothing was written"
                 )
             insert_receipt(self._db, receipt, issued=False, now_ms=now_ms)
-            moved = self._db.execute(
-                "UPDATE outbox SET state = 'receipted'"
-                " WHERE line_id = ? AND state = 'sequenced' AND seq <= ? RETURNING id, seq",
-                (line_id, receipt.seq),
+            # Nothing of the outbox is written: a row is receipted once a receipt covers its
+            # envelope. These are the rows this one covers that the last one did not.
+            covered = self._db.execute(
+                "SELECT e.message_id FROM envelopes AS e JOIN outbox AS o ON o.id = e.message_id"
+                " WHERE e.line_id = ? AND e.direction = ? AND e.seq > ? AND e.seq <= ?"
+                " ORDER BY e.seq",
+                (
+                    line_id,
+                    int(receipt.direction),
+                    0 if latest is None else latest.seq,
+                    receipt.seq,
+                ),
             ).fetchall()
-        return tuple(message_id for message_id, _ in sorted(moved, key=lambda row: row[1]))
+        return tuple(message_id for (message_id,) in covered)
 
     def recover(
         self,
@@ -427,7 +425,7 @@ class Chains:
         with transaction(self._db, self._path):
             tip, _ = chain_tip(self._db, line_id, direction)
             check_continuous(line_id, direction, tip, envelopes, heads)
-            ids, peers, matched, updates = reconcile_outbox(
+            ids, peers, matched, taken = reconcile_outbox(
                 self._db, self._cipher, line_id, envelopes, peer
             )
             insert_envelopes(
@@ -441,7 +439,7 @@ class Chains:
                 now_ms=now_ms,
             )
             insert_heads(self._db, heads)
-            self._db.executemany(SEQUENCE_ROW, updates)
+            dequeue(self._db, line_id, direction, taken)
         return tuple(matched)
 
     # --- The peer's direction -----------------------------------------------------------------

@@ -212,6 +212,34 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX outbox_backlog ON outbox (peer, queued_at_ms, state)
         WHERE state != 'receipted';
     """,
+    # 8: an outbox row no longer changes after it is queued: its state is read off the other
+    # tables instead of written twice per message (with three indexes to move each time).
+    # ``queue`` holds the rows waiting to be sequenced, in sending order (a sequencing commit
+    # deletes what it takes); a row that left it has an envelope (``envelopes.message_id``),
+    # which is receipted once the latest receipt of its direction reaches its seq.
+    # ``sending`` names the direction this station sends on each line it has sent on, so
+    # what is in flight (after the latest receipt) is found by index, line by line.
+    """
+    DROP INDEX outbox_queued;
+    DROP INDEX outbox_in_flight;
+    DROP INDEX outbox_backlog;
+    CREATE TABLE queue (
+        line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
+        precedence       INTEGER NOT NULL CHECK (precedence BETWEEN 0 AND 3),
+        position         INTEGER NOT NULL REFERENCES outbox (position),
+        PRIMARY KEY (line_id, precedence DESC, position)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO queue (line_id, precedence, position)
+        SELECT line_id, precedence, position FROM outbox WHERE state = 'queued';
+    CREATE TABLE sending (
+        line_id          BLOB PRIMARY KEY CHECK (length(line_id) = 64),
+        direction        INTEGER NOT NULL CHECK (direction IN (0, 1))
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO sending (line_id, direction)
+        SELECT DISTINCT line_id, direction FROM envelopes WHERE incoming = 0;
+    ALTER TABLE outbox DROP COLUMN state;
+    ALTER TABLE outbox DROP COLUMN seq;
+    """,
 )
 
 #: The schema version this code writes and reads.

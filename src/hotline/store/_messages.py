@@ -40,10 +40,9 @@ from hotline.record import (
 )
 
 from ._db import transaction
-from ._errors import DuplicateKeyError, MessageUnknownError, StoreCorruptError, StoreError
+from ._errors import DuplicateKeyError, MessageUnknownError, StoreCorruptError
 from ._sealing import (
     ENVELOPE_COLUMNS,
-    OUTBOX_WITH_TEXTS,
     RowCipher,
     new_message_id,
     open_envelope,
@@ -236,16 +235,45 @@ def _same(existing: OutboxMessage, item: ToQueue, precedence: Precedence) -> Out
 
 #: Idempotency keys looked up per query: below SQLite's oldest limit of bound parameters (999).
 _KEYS_PER_QUERY: Final = 500
+#: An outbox row's state is read, not stored (docs/api.md §4): a row still in ``queue`` is
+#: queued; one with an envelope is sequenced at its seq, and receipted once the latest
+#: receipt of that direction reaches it.
+_LATEST_RECEIPT: Final = (
+    "(SELECT r.seq FROM receipts AS r WHERE r.line_id = e.line_id AND r.direction = e.direction"
+    " ORDER BY r.seq DESC LIMIT 1)"
+)
 _OUTBOX_COLUMNS: Final = (
-    "id, line_id, peer, precedence, queued_at_ms, state, seq, kind, nonce, body"
+    "o.id, o.line_id, o.peer, o.precedence, o.queued_at_ms, e.seq,"
+    f" e.seq <= coalesce({_LATEST_RECEIPT}, 0), o.kind, t.nonce, t.body"
+)
+#: An outbox row ``o``'s text (a LEFT JOIN: a row that lost its text reaches
+#: :func:`open_outbox`, which reports it) and its envelope, if sequenced.
+_TEXT_AND_ENVELOPE: Final = (
+    " LEFT JOIN outbox_texts AS t ON t.position = o.position"
+    " LEFT JOIN envelopes AS e ON e.message_id = o.id AND e.incoming = 0"
+)
+#: Our envelopes after the latest receipt of each line we send on, with their outbox rows:
+#: what is in flight. A CROSS JOIN keeps ``sending`` the outer loop, so the envelopes are
+#: searched by index from each line's receipt on (the planner may otherwise scan them all).
+_IN_FLIGHT: Final = (
+    " FROM sending AS s CROSS JOIN envelopes AS e ON e.line_id = s.line_id"
+    " AND e.direction = s.direction"
+    " AND e.seq > coalesce((SELECT r.seq FROM receipts AS r WHERE r.line_id = s.line_id"
+    " AND r.direction = s.direction ORDER BY r.seq DESC LIMIT 1), 0)"
+    " JOIN outbox AS o ON o.id = e.message_id"
+    " LEFT JOIN outbox_texts AS t ON t.position = o.position"
+)
+#: The position the next outbox row takes, less one: what AUTOINCREMENT reads.
+_LAST_POSITION: Final = (
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
+    " coalesce((SELECT max(position) FROM outbox), 0))"
 )
 #: The inbox is the peer's MESSAGE and TEST envelopes (kinds 1 and 2), as they were stored,
 #: each with the ACK this station queued for it, if any (its key names the message).
 _INBOX: Final = (
     "SELECT e.message_id, e.peer, e.stored_at_ms,"
     " e.line_id, e.direction, e.seq, e.hash, e.header, e.nonce, e.body,"
-    " a.id, a.line_id, a.peer, a.precedence, a.queued_at_ms, a.state, a.seq, a.kind, t.nonce,"
-    " t.body"
+    " a.id, a.line_id, a.queued_at_ms, a.kind, t.nonce, t.body"
     " FROM envelopes AS e LEFT JOIN outbox AS a"
     " ON a.idempotency_key = 'ack ' || e.message_id AND a.kind = 3"
     " LEFT JOIN outbox_texts AS t ON t.position = a.position"
@@ -359,8 +387,11 @@ class Messages:
         data = [item.payload for item in items]
         with transaction(self._db, self._path):
             found = self._by_keys({item.idempotency_key for item in items})
+            # The positions AUTOINCREMENT would give, named here so the texts and the queue
+            # need no lookup by id (the write lock is held: no one else inserts).
+            (position,) = self._db.execute(_LAST_POSITION).fetchone()
             results: list[Queued] = []
-            rows, texts = [], []
+            rows, texts, queue = [], [], []
             for item, payload in zip(items, data, strict=True):
                 precedence = Precedence(item.precedence)
                 existing = found.get(item.idempotency_key)
@@ -369,8 +400,10 @@ class Messages:
                     continue
                 message_id = new_message_id()
                 nonce, body = self._cipher.seal(outbox_ad(item.line_id, message_id), payload)
+                position += 1
                 rows.append(
                     (
+                        position,
                         message_id.hex(),
                         item.line_id,
                         item.peer,
@@ -380,7 +413,8 @@ class Messages:
                         int(item.kind),
                     )
                 )
-                texts.append((nonce, body, message_id.hex()))
+                texts.append((position, nonce, body))
+                queue.append((item.line_id, int(precedence), position))
                 message = OutboxMessage(
                     message_id.hex(),
                     item.line_id,
@@ -395,17 +429,16 @@ class Messages:
                 found[item.idempotency_key] = message
                 results.append(Queued(message, created=True))
             self._db.executemany(
-                "INSERT INTO outbox (id, line_id, peer, precedence, idempotency_key,"
-                " queued_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox (position, id, line_id, peer, precedence, idempotency_key,"
+                " queued_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            stored = self._db.executemany(
-                "INSERT INTO outbox_texts (position, nonce, body)"
-                " SELECT position, ?, ? FROM outbox WHERE id = ?",
-                texts,
-            ).rowcount
-            if stored != len(texts):  # each id was just inserted: a bug, never a retry
-                raise StoreError(f"{stored} of {len(texts)} texts stored: nothing was written")
+            self._db.executemany(
+                "INSERT INTO outbox_texts (position, nonce, body) VALUES (?, ?, ?)", texts
+            )
+            self._db.executemany(
+                "INSERT INTO queue (line_id, precedence, position) VALUES (?, ?, ?)", queue
+            )
         return results
 
     def outbox(self, peer: str | None = None) -> list[OutboxMessage]:
@@ -423,9 +456,14 @@ class Messages:
         """
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
-                f"SELECT {_OUTBOX_COLUMNS} FROM {OUTBOX_WITH_TEXTS}"  # noqa: S608
-                " WHERE state != 'receipted' AND (?1 IS NULL OR peer = ?1)"
-                " ORDER BY seq IS NULL, seq, precedence DESC, position",
+                f"SELECT {_OUTBOX_COLUMNS}{_IN_FLIGHT}"
+                " WHERE ?1 IS NULL OR o.peer = ?1 ORDER BY e.seq, o.position",
+                (peer,),
+            ).fetchall()
+            rows += self._db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM queue AS q"  # noqa: S608 (constants only)
+                f" JOIN outbox AS o ON o.position = q.position{_TEXT_AND_ENVELOPE}"
+                " WHERE ?1 IS NULL OR o.peer = ?1 ORDER BY q.precedence DESC, q.position",
                 (peer,),
             ).fetchall()
         return [self._outbox_message(row) for row in rows]
@@ -495,18 +533,27 @@ class Messages:
         them was queued (UTC ms)."""
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
-                "SELECT peer, count(*), min(queued_at_ms) FROM outbox"
-                " WHERE state != 'receipted' GROUP BY peer"
+                "SELECT o.peer, count(*), min(o.queued_at_ms) FROM queue AS q"
+                " JOIN outbox AS o ON o.position = q.position GROUP BY o.peer"
             ).fetchall()
-        return {peer: (count, oldest) for peer, count, oldest in rows}
+            rows += self._db.execute(
+                f"SELECT o.peer, count(*), min(o.queued_at_ms){_IN_FLIGHT} GROUP BY o.peer"
+            ).fetchall()
+        summary: dict[str, tuple[int, int]] = {}
+        for peer, count, oldest in rows:
+            before = summary.get(peer, (0, oldest))
+            summary[peer] = (before[0] + count, min(before[1], oldest))
+        return summary
 
     def receipted(self, message_id: str) -> bool:
         """Whether our message ``message_id`` is covered by the peer's receipt."""
         with transaction(self._db, self._path, write=False):
             row = self._db.execute(
-                "SELECT state FROM outbox WHERE id = ?", (message_id,)
+                f"SELECT e.seq <= coalesce({_LATEST_RECEIPT}, 0) FROM envelopes AS e"  # noqa: S608
+                " WHERE e.message_id = ? AND e.incoming = 0",
+                (message_id,),
             ).fetchone()
-        return row is not None and row[0] == OutboxState.RECEIPTED.value
+        return row is not None and bool(row[0])
 
     def last_tests(self) -> dict[str, int]:
         """When the latest test message from each peer was stored here, UTC ms."""
@@ -620,16 +667,20 @@ class Messages:
             chunk = ordered[start : start + _KEYS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
             for key, *row in self._db.execute(
-                f"SELECT idempotency_key, {_OUTBOX_COLUMNS} FROM {OUTBOX_WITH_TEXTS}"  # noqa: S608
-                f" WHERE idempotency_key IN ({marks})",
+                f"SELECT o.idempotency_key, {_OUTBOX_COLUMNS}"  # noqa: S608 (constants only)
+                f" FROM outbox AS o{_TEXT_AND_ENVELOPE} WHERE o.idempotency_key IN ({marks})",
                 chunk,
             ):
                 found[key] = self._outbox_message(tuple(row))
         return found
 
     def _outbox_message(self, row: tuple[Any, ...]) -> OutboxMessage:
-        message_id, line_id, peer, precedence, queued_at, state, seq, kind, nonce, body = row
+        message_id, line_id, peer, precedence, queued_at, seq, receipted, kind, nonce, body = row
         payload = open_outbox(self._cipher, line_id, message_id, nonce, body)
+        if seq is None:
+            state = OutboxState.QUEUED
+        else:
+            state = OutboxState.RECEIPTED if receipted else OutboxState.SEQUENCED
         return OutboxMessage(
             message_id,
             line_id,
@@ -637,14 +688,14 @@ class Messages:
             Precedence(precedence),
             outbox_text(Kind(kind), payload),
             queued_at,
-            OutboxState(state),
+            state,
             seq,
             Kind(kind),
         )
 
     def _open_ack(self, row: tuple[Any, ...]) -> tuple[str, int]:
         """The operator and queue time of an ACK's outbox row."""
-        message_id, line_id, _, _, queued_at, _, _, kind, nonce, body = row
+        message_id, line_id, queued_at, kind, nonce, body = row
         if kind != Kind.ACK:
             raise StoreCorruptError(f"the store's ACK {message_id} is not an ACK")
         payload = open_outbox(self._cipher, line_id, message_id, nonce, body)

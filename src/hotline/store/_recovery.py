@@ -8,24 +8,22 @@ that one transaction:
 - :func:`check_continuous`: a batch of envelopes (recovered, or the peer's delivered ones)
   must start right after the stored tip, link to it, be consecutive, and end under a head, so
   a caller's bug can never store a duplicate, a gap or an uncovered tail;
-- :func:`reconcile_outbox`: each recovered MESSAGE takes the first outbox row still ``queued``
-  with its precedence, ``queued_at`` and text, which becomes ``sequenced`` at its seq: a
-  message sent before the restore is never sent twice.
+- :func:`reconcile_outbox`: each recovered MESSAGE takes the first outbox row still queued
+  with its precedence, ``queued_at`` and text, which leaves the queue and gets the envelope
+  as its own: a message sent before the restore is never sent twice.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 from hotline.record import ChainHead, ChainRef, Direction, Envelope, Kind, MessageBody
 
 from ._errors import StoreError
-from ._sealing import OUTBOX_WITH_TEXTS, RowCipher, new_message_id, open_outbox
-
-#: Marks one outbox row sequenced: ``(seq, position)``.
-SEQUENCE_ROW: Final = "UPDATE outbox SET state = 'sequenced', seq = ? WHERE position = ?"
+from ._queue import QUEUED_ROWS
+from ._sealing import RowCipher, new_message_id, open_outbox
 
 #: Outbox rows by ``(precedence, queued_at_ms)``: what an envelope header can be matched on.
 _Candidates = dict[tuple[int, int], list[tuple[Any, ...]]]
@@ -91,21 +89,16 @@ def reconcile_outbox(
 
     Returns:
         Per envelope its message id and peer name (a fresh id when no row matched); the ids
-        of the rows matched; and the ``(seq, position)`` updates for :data:`SEQUENCE_ROW`.
+        of the rows matched; and their ``(precedence, position)``, to take off the queue.
 
     Raises:
         StoreCorruptError: an outbox row fails to open.
     """
     candidates: _Candidates = {}
-    for row in db.execute(
-        "SELECT position, id, peer, precedence, queued_at_ms, nonce, body"  # noqa: S608 (constants only)
-        f" FROM {OUTBOX_WITH_TEXTS}"
-        " WHERE line_id = ? AND state = 'queued' ORDER BY position",
-        (line_id,),
-    ):
+    for row in db.execute(f"{QUEUED_ROWS} ORDER BY q.position", (line_id,)):
         candidates.setdefault((row[3], row[4]), []).append(row)
     fallback = peer if peer is not None else _peer_of(db, line_id)
-    ids, peers, matched, updates = [], [], [], []
+    ids, peers, matched, taken = [], [], [], []
     for envelope in envelopes:
         row = _match(cipher, line_id, envelope, candidates)
         if row is None:
@@ -115,8 +108,8 @@ def reconcile_outbox(
             ids.append(row[1])
             peers.append(row[2])
             matched.append(row[1])
-            updates.append((envelope.seq, row[0]))
-    return ids, peers, matched, updates
+            taken.append((row[3], row[0]))
+    return ids, peers, matched, taken
 
 
 def _peer_of(db: sqlite3.Connection, line_id: bytes) -> str:
@@ -139,6 +132,6 @@ def _match(
     rows = candidates.get((int(header.precedence), header.queued_at_ms), [])
     text = body.text.encode("utf-8")
     for index, row in enumerate(rows):
-        if open_outbox(cipher, line_id, row[1], row[5], row[6]) == text:
+        if open_outbox(cipher, line_id, row[1], row[6], row[7]) == text:
             return rows.pop(index)
     return None
