@@ -444,3 +444,21 @@ def test_two_connections_opening_a_new_store_at_once_both_succeed(tmp_path: Path
         thread.join()
     assert errors == []
     assert version(path) == SCHEMA_VERSION
+
+
+def test_the_queue_holds_outbox_rows_only_at_a_precedence(tmp_path: Path) -> None:
+    db = connect(tmp_path / "hotline.db")
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            db.execute("INSERT INTO queue VALUES (zeroblob(64), 0, 1, 'moscow', 1)")
+        db.execute(
+            "INSERT INTO outbox (position, id, line_id, peer, precedence, idempotency_key,"
+            " queued_at_ms) VALUES (1, ?, zeroblob(64), 'moscow', 0, 'k', 1)",
+            ("0" * 32,),
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            db.execute("INSERT INTO queue VALUES (zeroblob(64), 4, 1, 'moscow', 1)")
+        db.execute("INSERT INTO queue VALUES (zeroblob(64), 0, 1, 'moscow', 1)")
+        assert db.execute("SELECT count(*) FROM queue").fetchone() == (1,)
+    finally:
+        db.close()

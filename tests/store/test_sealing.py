@@ -67,7 +67,11 @@ def test_a_row_sealed_as_the_document_says_is_read(db: sqlite3.Connection, db_pa
         (message_id.hex(), LINE),
     )
     db.execute("INSERT INTO outbox_texts (position, nonce, body) VALUES (1, ?, ?)", (nonce, body))
-    db.execute("INSERT INTO queue (line_id, precedence, position) VALUES (?, 3, 1)", (LINE,))
+    db.execute(
+        "INSERT INTO queue (line_id, precedence, position, peer, queued_at_ms)"
+        " VALUES (?, 3, 1, 'moscow', 1)",
+        (LINE,),
+    )
     messages = Messages(db, db_path, RowCipher(store_key))
     (message,) = messages.outbox()
     assert message.text == text and message.precedence is Precedence.FLASH

@@ -69,7 +69,7 @@ _QUEUED_PROPERTIES: Final = {
     "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     "peer": {"type": "string"},
     "precedence": _PRECEDENCE,
-    "state": {"type": "string", "enum": ["queued", "sequenced", "sent", "receipted"]},
+    "state": {"type": "string", "enum": ["queued", "sequenced", "receipted"]},
     "queued_at": _TIME,
 }
 
@@ -255,7 +255,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "peer": {"type": "string"},
             "seq": {"type": "integer", "minimum": 1, "nullable": True},
             "precedence": _PRECEDENCE,
-            "state": {"type": "string", "enum": ["queued", "sequenced", "sent"]},
+            "state": {"type": "string", "enum": ["queued", "sequenced"]},
             "text": {"type": "string"},
             "queued_at": _TIME,
             "kind": _KIND,

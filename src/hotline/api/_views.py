@@ -183,7 +183,7 @@ class QueuedView(_View):
         id: the message id, 32 hex digits.
         peer: the peer it is for.
         precedence: ``flash``, ``immediate``, ``priority`` or ``routine``.
-        state: ``queued`` (later ``sequenced``, ``sent``, ``receipted``: a retry may see these).
+        state: ``queued`` (later ``sequenced``, then ``receipted``: a retry may see these).
         queued_at: when it became durable, ISO 8601 UTC.
     """
 
@@ -216,7 +216,7 @@ class OutboxView(_View):
         peer: the peer it is for.
         seq: its sequence number once sequenced, else ``None``.
         precedence: its precedence name.
-        state: ``queued``, ``sequenced`` or ``sent``.
+        state: ``queued`` or ``sequenced``.
         text: what the operator wrote (an acknowledgement: what it acknowledges).
         queued_at: when it became durable, ISO 8601 UTC.
         kind: ``message``, ``test`` (a scheduled test message) or ``ack``.

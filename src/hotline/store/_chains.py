@@ -274,10 +274,11 @@ class Chains:
 
         One commit: the envelopes (next seqs, linked to our tip, cross-linked to the peer's
         tip stored now), one head signed over every ``MAX_UNCOVERED_ENVELOPES`` of them (the
-        receiver holds no more uncovered) and over the last, and the outbox rows marked
-        ``sequenced``. Only after it returns may anything of the batch be sent. Under load the
-        courier asks for ``MAX_SEQUENCE_BATCH`` at a time: few fsyncs per message, and the
-        receiver stores one batch while the next is sequenced.
+        receiver holds no more uncovered) and over the last, and the outbox rows taken off
+        the queue (their envelopes now say they are sequenced). Only after it returns may
+        anything of the batch be sent. Under load the courier asks for
+        ``MAX_SEQUENCE_BATCH`` at a time: few fsyncs per message, and the receiver stores
+        one batch while the next is sequenced.
 
         Args:
             line_id: the line.
@@ -314,12 +315,13 @@ class Chains:
             writer = ChainWriter(line_id, direction, tip=tip, cross=cross)
             envelopes: list[Envelope] = []
             heads: list[ChainHead] = []
-            for _, message_id, _, precedence, queued_at, kind, nonce, body in rows:
+            for _, _, message_id, _, precedence, queued_at, code, nonce, body in rows:
                 payload = open_outbox(self._cipher, line_id, message_id, nonce, body)
+                kind = Kind(code)
                 envelopes.append(
                     writer.append(
-                        _body(Kind(kind), payload),
-                        kind=Kind(kind),
+                        _body(kind, payload),
+                        kind=kind,
                         precedence=Precedence(precedence),
                         queued_at_ms=queued_at,
                         sequenced_at_ms=now_ms,
@@ -328,19 +330,19 @@ class Chains:
                 )
                 if len(envelopes) % MAX_UNCOVERED_ENVELOPES == 0 or len(envelopes) == len(rows):
                     heads.append(writer.sign_head(signer, now_ms))
-            ids = [row[1] for row in rows]
+            ids = [row[2] for row in rows]
             insert_envelopes(
                 self._db,
                 self._cipher,
                 line_id,
                 envelopes,
-                peers=[row[2] for row in rows],
+                peers=[row[3] for row in rows],
                 message_ids=ids,
                 incoming=False,
                 now_ms=now_ms,
             )
             insert_heads(self._db, heads)
-            dequeue(self._db, line_id, direction, [(row[3], row[0]) for row in rows])
+            dequeue(self._db, line_id, direction, [(row[0], row[1]) for row in rows])
         groups = []
         start = tip.seq
         for head in heads:
@@ -403,9 +405,9 @@ class Chains:
     ) -> tuple[str, ...]:
         """Store our own envelopes, learned back from the peer after a restore, and reconcile.
 
-        A recovered MESSAGE was sent before this store was restored: the first outbox row of
-        the line still ``queued`` with its precedence, ``queued_at`` and text becomes
-        ``sequenced`` at its seq, so it is never sent twice.
+        A recovered envelope was sent before this store was restored: the first outbox row of
+        the line still queued with its kind, precedence, ``queued_at`` and text (an ACK's
+        body) leaves the queue and takes that envelope as its own, so it is never sent twice.
 
         Args:
             line_id: the line.

@@ -215,8 +215,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # 8: an outbox row no longer changes after it is queued: its state is read off the other
     # tables instead of written twice per message (with three indexes to move each time).
     # ``queue`` holds the rows waiting to be sequenced, in sending order (a sequencing commit
-    # deletes what it takes); a row that left it has an envelope (``envelopes.message_id``),
-    # which is receipted once the latest receipt of its direction reaches its seq.
+    # deletes what it takes), with copies of their peer and queue time so that the watch's
+    # backlog count, every second, reads it alone; a row that left it has an envelope
+    # (``envelopes.message_id``), receipted once the latest receipt of its direction reaches
+    # its seq.
     # ``sending`` names the direction this station sends on each line it has sent on, so
     # what is in flight (after the latest receipt) is found by index, line by line.
     """
@@ -227,10 +229,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         line_id          BLOB NOT NULL CHECK (length(line_id) = 64),
         precedence       INTEGER NOT NULL CHECK (precedence BETWEEN 0 AND 3),
         position         INTEGER NOT NULL REFERENCES outbox (position),
+        peer             TEXT NOT NULL,
+        queued_at_ms     INTEGER NOT NULL CHECK (queued_at_ms >= 0),
         PRIMARY KEY (line_id, precedence DESC, position)
     ) STRICT, WITHOUT ROWID;
-    INSERT INTO queue (line_id, precedence, position)
-        SELECT line_id, precedence, position FROM outbox WHERE state = 'queued';
+    INSERT INTO queue (line_id, precedence, position, peer, queued_at_ms)
+        SELECT line_id, precedence, position, peer, queued_at_ms FROM outbox
+        WHERE state = 'queued';
     CREATE TABLE sending (
         line_id          BLOB PRIMARY KEY CHECK (length(line_id) = 64),
         direction        INTEGER NOT NULL CHECK (direction IN (0, 1))

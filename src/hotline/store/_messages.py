@@ -52,11 +52,11 @@ from ._sealing import (
 
 
 class OutboxState(enum.Enum):
-    """Where a queued message is on its way (the delivery issue moves it along)."""
+    """Where a queued message is on its way: read off the queue, its envelope and its line's
+    latest receipt (docs/api.md §4), never stored."""
 
     QUEUED = "queued"  #: durable, waiting to be sequenced
     SEQUENCED = "sequenced"  #: given its place (``seq``) in this station's chain
-    SENT = "sent"  #: written to a session at least once
     RECEIPTED = "receipted"  #: the peer's signed receipt covers it: no longer in the outbox
 
 
@@ -237,14 +237,16 @@ def _same(existing: OutboxMessage, item: ToQueue, precedence: Precedence) -> Out
 _KEYS_PER_QUERY: Final = 500
 #: An outbox row's state is read, not stored (docs/api.md §4): a row still in ``queue`` is
 #: queued; one with an envelope is sequenced at its seq, and receipted once the latest
-#: receipt of that direction reaches it.
+#: receipt of that direction reaches it. A row that is both, or neither, was altered.
 _LATEST_RECEIPT: Final = (
     "(SELECT r.seq FROM receipts AS r WHERE r.line_id = e.line_id AND r.direction = e.direction"
     " ORDER BY r.seq DESC LIMIT 1)"
 )
 _OUTBOX_COLUMNS: Final = (
-    "o.id, o.line_id, o.peer, o.precedence, o.queued_at_ms, e.seq,"
-    f" e.seq <= coalesce({_LATEST_RECEIPT}, 0), o.kind, t.nonce, t.body"
+    "o.id, o.line_id, o.peer, o.precedence, o.queued_at_ms,"  # noqa: S608 (constants only)
+    " EXISTS (SELECT 1 FROM queue AS w WHERE w.line_id = o.line_id"
+    " AND w.precedence = o.precedence AND w.position = o.position),"
+    f" e.seq, e.seq <= coalesce({_LATEST_RECEIPT}, 0), o.kind, t.nonce, t.body"
 )
 #: An outbox row ``o``'s text (a LEFT JOIN: a row that lost its text reaches
 #: :func:`open_outbox`, which reports it) and its envelope, if sequenced.
@@ -414,7 +416,7 @@ class Messages:
                     )
                 )
                 texts.append((position, nonce, body))
-                queue.append((item.line_id, int(precedence), position))
+                queue.append((item.line_id, int(precedence), position, item.peer, now_ms))
                 message = OutboxMessage(
                     message_id.hex(),
                     item.line_id,
@@ -437,7 +439,9 @@ class Messages:
                 "INSERT INTO outbox_texts (position, nonce, body) VALUES (?, ?, ?)", texts
             )
             self._db.executemany(
-                "INSERT INTO queue (line_id, precedence, position) VALUES (?, ?, ?)", queue
+                "INSERT INTO queue (line_id, precedence, position, peer, queued_at_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                queue,
             )
         return results
 
@@ -533,8 +537,7 @@ class Messages:
         them was queued (UTC ms)."""
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
-                "SELECT o.peer, count(*), min(o.queued_at_ms) FROM queue AS q"
-                " JOIN outbox AS o ON o.position = q.position GROUP BY o.peer"
+                "SELECT peer, count(*), min(queued_at_ms) FROM queue GROUP BY peer"
             ).fetchall()
             rows += self._db.execute(
                 f"SELECT o.peer, count(*), min(o.queued_at_ms){_IN_FLIGHT} GROUP BY o.peer"
@@ -675,8 +678,14 @@ class Messages:
         return found
 
     def _outbox_message(self, row: tuple[Any, ...]) -> OutboxMessage:
-        message_id, line_id, peer, precedence, queued_at, seq, receipted, kind, nonce, body = row
-        payload = open_outbox(self._cipher, line_id, message_id, nonce, body)
+        message_id, line_id, peer, precedence, queued_at, queued, seq, receipted, kind = row[:9]
+        payload = open_outbox(self._cipher, line_id, message_id, *row[9:])
+        if queued == (seq is not None):
+            where = "both queued and sequenced" if queued else "neither queued nor sequenced"
+            raise StoreCorruptError(
+                f"the store's outbox message {message_id} is {where}: the store was damaged"
+                " or altered"
+            )
         if seq is None:
             state = OutboxState.QUEUED
         else:

@@ -5,7 +5,8 @@ position in ``queue``, keyed in sending order (line, precedence highest first, p
 sequencing takes rows from the front and deletes them in the commit that stores their
 envelopes, and recovery deletes the rows it matches to recovered envelopes. So a message is
 queued exactly while its row is in ``queue``, and every statement here touches one small row,
-not the outbox row with its indexes.
+not the outbox row with its indexes. A queue row copies its outbox row's peer and queue time:
+the watch counts the backlog every second from the queue alone.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Final
 
 from hotline.record import Direction
 
-#: A line's queued rows with their texts: ``(position, id, peer, precedence, queued_at_ms,
-#: kind, nonce, body)``; the caller orders them. The text is LEFT JOINed, so a row that lost
-#: it reaches :func:`~._sealing.open_outbox`, which reports it.
+#: A line's queued rows with their texts: ``(queue precedence, position, id, peer,
+#: precedence, queued_at_ms, kind, nonce, body)``; the caller orders them. The queue's copy of
+#: the precedence orders and names the queue row; the envelope takes the outbox row's. The
+#: text is LEFT JOINed, so a row that lost it reaches :func:`~._sealing.open_outbox`, which
+#: reports it.
 QUEUED_ROWS: Final = (
-    "SELECT q.position, o.id, o.peer, q.precedence, o.queued_at_ms, o.kind, t.nonce, t.body"
+    "SELECT q.precedence, q.position, o.id, o.peer, o.precedence, o.queued_at_ms, o.kind,"
+    " t.nonce, t.body"
     " FROM queue AS q JOIN outbox AS o ON o.position = q.position"
     " LEFT JOIN outbox_texts AS t ON t.position = q.position WHERE q.line_id = ?"
 )

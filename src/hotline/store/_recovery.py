@@ -8,9 +8,10 @@ that one transaction:
 - :func:`check_continuous`: a batch of envelopes (recovered, or the peer's delivered ones)
   must start right after the stored tip, link to it, be consecutive, and end under a head, so
   a caller's bug can never store a duplicate, a gap or an uncovered tail;
-- :func:`reconcile_outbox`: each recovered MESSAGE takes the first outbox row still queued
-  with its precedence, ``queued_at`` and text, which leaves the queue and gets the envelope
-  as its own: a message sent before the restore is never sent twice.
+- :func:`reconcile_outbox`: each recovered envelope (a MESSAGE, TEST or ACK) takes the first
+  outbox row still queued with its kind, precedence, ``queued_at`` and text (an ACK's body),
+  which leaves the queue and gets the envelope as its own: a message sent before the restore
+  is never sent twice.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from hotline.record import ChainHead, ChainRef, Direction, Envelope, Kind, MessageBody
+from hotline.record import AckBody, ChainHead, ChainRef, Direction, Envelope, MessageBody
 
 from ._errors import StoreError
 from ._queue import QUEUED_ROWS
 from ._sealing import RowCipher, new_message_id, open_outbox
 
-#: Outbox rows by ``(precedence, queued_at_ms)``: what an envelope header can be matched on.
-_Candidates = dict[tuple[int, int], list[tuple[Any, ...]]]
+#: Outbox rows by ``(precedence, queued_at_ms, kind)``: what an envelope header is matched on.
+_Candidates = dict[tuple[int, int, int], list[tuple[Any, ...]]]
 
 
 def check_continuous(
@@ -96,7 +97,7 @@ def reconcile_outbox(
     """
     candidates: _Candidates = {}
     for row in db.execute(f"{QUEUED_ROWS} ORDER BY q.position", (line_id,)):
-        candidates.setdefault((row[3], row[4]), []).append(row)
+        candidates.setdefault((row[4], row[5], row[6]), []).append(row)
     fallback = peer if peer is not None else _peer_of(db, line_id)
     ids, peers, matched, taken = [], [], [], []
     for envelope in envelopes:
@@ -105,10 +106,10 @@ def reconcile_outbox(
             ids.append(new_message_id().hex())
             peers.append(fallback)
         else:
-            ids.append(row[1])
-            peers.append(row[2])
-            matched.append(row[1])
-            taken.append((row[3], row[0]))
+            ids.append(row[2])
+            peers.append(row[3])
+            matched.append(row[2])
+            taken.append((row[0], row[1]))
     return ids, peers, matched, taken
 
 
@@ -125,13 +126,18 @@ def _peer_of(db: sqlite3.Connection, line_id: bytes) -> str:
 def _match(
     cipher: RowCipher, line_id: bytes, envelope: Envelope, candidates: _Candidates
 ) -> tuple[Any, ...] | None:
-    """Take the first queued outbox row ``envelope`` was made from, if any."""
+    """Take the first queued outbox row ``envelope`` was made from, if any: one of its kind,
+    precedence and queue time, whose sealed payload is the envelope's text (an ACK's: its
+    body, salt included, which was made when it was queued)."""
     header, body = envelope.header, envelope.body
-    if header.kind is not Kind.MESSAGE or not isinstance(body, MessageBody):
+    if isinstance(body, AckBody):
+        payload = body.encode()
+    elif isinstance(body, MessageBody):
+        payload = body.text.encode("utf-8")
+    else:
         return None
-    rows = candidates.get((int(header.precedence), header.queued_at_ms), [])
-    text = body.text.encode("utf-8")
+    rows = candidates.get((int(header.precedence), header.queued_at_ms, int(header.kind)), [])
     for index, row in enumerate(rows):
-        if open_outbox(cipher, line_id, row[1], row[6], row[7]) == text:
+        if open_outbox(cipher, line_id, row[2], row[7], row[8]) == payload:
             return rows.pop(index)
     return None

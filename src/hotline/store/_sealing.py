@@ -113,11 +113,6 @@ class RowCipher:
             ) from None
 
 
-#: The outbox rows joined with their sealed texts, for every reader of them: a LEFT JOIN, so a
-#: row that lost its text reaches :func:`open_outbox`, which reports it, instead of vanishing.
-OUTBOX_WITH_TEXTS: Final = "outbox LEFT JOIN outbox_texts USING (position)"
-
-
 def open_outbox(
     cipher: RowCipher, line_id: bytes, message_id: str, nonce: bytes | None, body: bytes | None
 ) -> bytes:
