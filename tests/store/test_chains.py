@@ -558,6 +558,29 @@ def test_recover_matches_test_messages_and_acknowledgements_too(
         db.close()
 
 
+def test_the_backlog_is_counted_per_peer_name_also_within_one_line(messages: Messages) -> None:
+    """A pairing renamed keeps its line: the rows queued under each name count under it."""
+    for line_id, peer, text, now_ms in [
+        (LINE, "moscow", "a", T0),
+        (LINE, "moscow", "b", T0 + 1),
+        (LINE, "moskva", "c", T0 + 5),
+        (OTHER_LINE, "paris", "d", T0 + 7),
+    ]:
+        messages.queue(
+            line_id=line_id,
+            peer=peer,
+            precedence=Precedence.ROUTINE,
+            text=text,
+            idempotency_key=text,
+            now_ms=now_ms,
+        )
+    assert messages.outbox_summary() == {
+        "moscow": (2, T0),
+        "moskva": (1, T0 + 5),
+        "paris": (1, T0 + 7),
+    }
+
+
 def test_a_row_neither_queued_nor_sequenced_is_reported_not_shown_as_queued(
     messages: Messages, db: sqlite3.Connection
 ) -> None:

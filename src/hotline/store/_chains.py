@@ -6,7 +6,8 @@ Delivery (issue 7) writes first and announces second; every step below is one co
   over them (docs/record-format.md §5), so nothing of the batch can leave uncovered;
 - :meth:`Chains.deliver` stores the peer's covered envelopes, their heads and the receipt it
   signs for them (§6), so a receipt is never sent for what is not on disk;
-- :meth:`Chains.accept_receipt` moves the outbox forward, :meth:`Chains.halt` and
+- :meth:`Chains.accept_receipt` stores the peer's receipt (what it covers is receipted),
+  :meth:`Chains.halt` and
   :meth:`Chains.resume` stop and restart a direction (§7), :meth:`Chains.recover` stores our
   own envelopes learned back from the peer after a restore, so no seq is ever reused (§2).
 

@@ -536,9 +536,21 @@ class Messages:
         """Per peer: how many of our messages are not receipted yet, and when the oldest of
         them was queued (UTC ms)."""
         with transaction(self._db, self._path, write=False):
-            rows = self._db.execute(
-                "SELECT peer, count(*), min(queued_at_ms) FROM queue GROUP BY peer"
-            ).fetchall()
+            # By line, in the queue's own order (grouping by peer would sort the whole backlog
+            # every second); a line whose rows name two peers (a pairing renamed) is split.
+            rows = []
+            for line_id, first, last, count, oldest in self._db.execute(
+                "SELECT line_id, min(peer), max(peer), count(*), min(queued_at_ms) FROM queue"
+                " GROUP BY line_id"
+            ).fetchall():
+                if first == last:
+                    rows.append((first, count, oldest))
+                else:
+                    rows += self._db.execute(
+                        "SELECT peer, count(*), min(queued_at_ms) FROM queue WHERE line_id = ?"
+                        " GROUP BY peer",
+                        (line_id,),
+                    ).fetchall()
             rows += self._db.execute(
                 f"SELECT o.peer, count(*), min(o.queued_at_ms){_IN_FLIGHT} GROUP BY o.peer"
             ).fetchall()
