@@ -48,7 +48,7 @@ from hotline.signatures import VerifyKeys
 from ._audit import Audit, audit_chain
 from ._db import transaction
 from ._errors import HaltedError, StoreCorruptError, StoreError
-from ._messages import ack_body
+from ._message_items import ack_body
 from ._queue import QUEUED_ROWS, dequeue
 from ._record import RecordItems, RecordWindow, read_record
 from ._recovery import check_continuous, reconcile_outbox
