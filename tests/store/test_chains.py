@@ -55,14 +55,23 @@ from .helpers import (
 )
 
 
-def queue(messages: Messages, text: str, precedence: Precedence = Precedence.ROUTINE) -> str:
+def queue(
+    messages: Messages,
+    text: str,
+    precedence: Precedence = Precedence.ROUTINE,
+    *,
+    line: bytes = LINE,
+    peer: str = "moscow",
+    now_ms: int = T0,
+) -> str:
+    """Queue ``text`` (its own idempotency key); return its id."""
     return messages.queue(
-        line_id=LINE,
-        peer="moscow",
+        line_id=line,
+        peer=peer,
         precedence=precedence,
         text=text,
         idempotency_key=text[:64],
-        now_ms=T0,
+        now_ms=now_ms,
     ).message.id
 
 
@@ -342,27 +351,13 @@ def test_each_line_s_receipt_covers_its_own_messages_and_in_flight_is_read_by_in
     """A message's state is read off the queue, its envelope and its line's latest receipt;
     what is in flight is searched line by line, never by a scan of every envelope sent."""
     ours = [queue(messages, f"a{n}") for n in range(2)]
-    other = messages.queue(
-        line_id=OTHER_LINE,
-        peer="paris",
-        precedence=Precedence.ROUTINE,
-        text="b0",
-        idempotency_key="b0",
-        now_ms=T0 + 1,
-    ).message.id
+    other = queue(messages, "b0", line=OTHER_LINE, peer="paris", now_ms=T0 + 1)
     batch = sequence(chains)
     assert batch is not None
     # On the other line this station is the SECOND: each line has its own direction.
     on_other = chains.sequence(OTHER_LINE, Direction.SECOND, limit=8, signer=OWN, now_ms=T0 + 10)
     assert on_other is not None
-    waiting = messages.queue(
-        line_id=LINE,
-        peer="moscow",
-        precedence=Precedence.ROUTINE,
-        text="a2",
-        idempotency_key="a2",
-        now_ms=T0 + 2,
-    ).message.id
+    waiting = queue(messages, "a2", now_ms=T0 + 2)
     assert chains.accept_receipt(LINE, receipt_for(batch.envelopes[0]), now_ms=T0) == (ours[0],)
     assert [messages.receipted(i) for i in (*ours, other, waiting)] == [True, False, False, False]
     assert [(m.id, m.state, m.seq) for m in messages.outbox()] == [
@@ -560,20 +555,13 @@ def test_recover_matches_test_messages_and_acknowledgements_too(
 
 def test_the_backlog_is_counted_per_peer_name_also_within_one_line(messages: Messages) -> None:
     """A pairing renamed keeps its line: the rows queued under each name count under it."""
-    for line_id, peer, text, now_ms in [
+    for line, peer, text, now_ms in [
         (LINE, "moscow", "a", T0),
         (LINE, "moscow", "b", T0 + 1),
         (LINE, "moskva", "c", T0 + 5),
         (OTHER_LINE, "paris", "d", T0 + 7),
     ]:
-        messages.queue(
-            line_id=line_id,
-            peer=peer,
-            precedence=Precedence.ROUTINE,
-            text=text,
-            idempotency_key=text,
-            now_ms=now_ms,
-        )
+        queue(messages, text, line=line, peer=peer, now_ms=now_ms)
     assert messages.outbox_summary() == {
         "moscow": (2, T0),
         "moskva": (1, T0 + 5),
@@ -587,14 +575,7 @@ def test_a_row_neither_queued_nor_sequenced_is_reported_not_shown_as_queued(
     queued = queue(messages, "lost")
     db.execute("DELETE FROM queue")  # what only damage or tampering does
     with pytest.raises(StoreCorruptError, match="neither queued nor sequenced"):
-        messages.queue(
-            line_id=LINE,
-            peer="moscow",
-            precedence=Precedence.ROUTINE,
-            text="lost",
-            idempotency_key="lost",  # a retry of its key
-            now_ms=T0,
-        )
+        queue(messages, "lost")  # a retry of its key
     assert messages.receipted(queued) is False
     assert messages.outbox() == [] and messages.outbox_summary() == {}
 
