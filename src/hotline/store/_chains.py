@@ -7,9 +7,9 @@ Delivery (issue 7) writes first and announces second; every step below is one co
 - :meth:`Chains.deliver` stores the peer's covered envelopes, their heads and the receipt it
   signs for them (§6), so a receipt is never sent for what is not on disk;
 - :meth:`Chains.accept_receipt` stores the peer's receipt (what it covers is receipted),
-  :meth:`Chains.halt` and
-  :meth:`Chains.resume` stop and restart a direction (§7), :meth:`Chains.recover` stores our
-  own envelopes learned back from the peer after a restore, so no seq is ever reused (§2).
+  :meth:`Chains.halt` and :meth:`Chains.resume` stop and restart a direction (§7),
+  :meth:`Chains.recover` stores our own envelopes learned back from the peer after a
+  restore, so no seq is ever reused (§2).
 
 Signed items are stored as signed and read back byte for byte: ML-DSA signing is randomized,
 so a receipt signed again would be another receipt. The validators checked every item before

@@ -80,18 +80,26 @@ def _same(existing: OutboxMessage, item: ToQueue, precedence: Precedence) -> Out
 
 #: Idempotency keys looked up per query: below SQLite's oldest limit of bound parameters (999).
 _KEYS_PER_QUERY: Final = 500
+
+
+def _latest_receipt(of: str) -> str:
+    """The seq of the latest receipt of the line and direction of the row aliased ``of``, or
+    NULL (a scalar subquery: the receipts' key read backwards, one row)."""
+    return (
+        "(SELECT r.seq FROM receipts AS r"  # noqa: S608 (an alias of this module's queries)
+        f" WHERE r.line_id = {of}.line_id AND r.direction = {of}.direction"
+        " ORDER BY r.seq DESC LIMIT 1)"
+    )
+
+
 #: An outbox row's state is read, not stored (docs/api.md §4): a row still in ``queue`` is
 #: queued; one with an envelope is sequenced at its seq, and receipted once the latest
 #: receipt of that direction reaches it. A row that is both, or neither, was altered.
-_LATEST_RECEIPT: Final = (
-    "(SELECT r.seq FROM receipts AS r WHERE r.line_id = e.line_id AND r.direction = e.direction"
-    " ORDER BY r.seq DESC LIMIT 1)"
-)
 _OUTBOX_COLUMNS: Final = (
     "o.id, o.line_id, o.peer, o.precedence, o.queued_at_ms,"  # noqa: S608 (constants only)
     " EXISTS (SELECT 1 FROM queue AS w WHERE w.line_id = o.line_id"
     " AND w.precedence = o.precedence AND w.position = o.position),"
-    f" e.seq, e.seq <= coalesce({_LATEST_RECEIPT}, 0), o.kind, t.nonce, t.body"
+    f" e.seq, e.seq <= coalesce({_latest_receipt('e')}, 0), o.kind, t.nonce, t.body"
 )
 #: An outbox row ``o``'s text (a LEFT JOIN: a row that lost its text reaches
 #: :func:`open_outbox`, which reports it) and its envelope, if sequenced.
@@ -105,8 +113,7 @@ _TEXT_AND_ENVELOPE: Final = (
 _IN_FLIGHT: Final = (
     " FROM sending AS s CROSS JOIN envelopes AS e ON e.line_id = s.line_id"
     " AND e.direction = s.direction"
-    " AND e.seq > coalesce((SELECT r.seq FROM receipts AS r WHERE r.line_id = s.line_id"
-    " AND r.direction = s.direction ORDER BY r.seq DESC LIMIT 1), 0)"
+    f" AND e.seq > coalesce({_latest_receipt('s')}, 0)"
     " JOIN outbox AS o ON o.id = e.message_id"
     " LEFT JOIN outbox_texts AS t ON t.position = o.position"
 )
@@ -384,7 +391,7 @@ class Messages:
         """Whether our message ``message_id`` is covered by the peer's receipt."""
         with transaction(self._db, self._path, write=False):
             row = self._db.execute(
-                f"SELECT e.seq <= coalesce({_LATEST_RECEIPT}, 0) FROM envelopes AS e"  # noqa: S608
+                f"SELECT e.seq <= coalesce({_latest_receipt('e')}, 0) FROM envelopes AS e"  # noqa: S608
                 " WHERE e.message_id = ? AND e.incoming = 0",
                 (message_id,),
             ).fetchone()
