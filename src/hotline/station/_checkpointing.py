@@ -258,7 +258,7 @@ class Checkpointing:
                 _log,
                 logging.ERROR,
                 "checkpoint not stored",
-                peer=self._courier.peer,
+                peer=self.peer,
                 number=body.number,
                 error=error,
             )
@@ -267,7 +267,7 @@ class Checkpointing:
             _log,
             logging.INFO,
             "checkpoint",
-            peer=self._courier.peer,
+            peer=self.peer,
             proposer=body.proposer.name,
             number=body.number,
             heads=f"{body.heads[0].seq}/{body.heads[1].seq}",

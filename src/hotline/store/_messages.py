@@ -103,19 +103,19 @@ _OUTBOX_COLUMNS: Final = (
 )
 #: An outbox row ``o``'s text (a LEFT JOIN: a row that lost its text reaches
 #: :func:`open_outbox`, which reports it) and its envelope, if sequenced.
+_TEXT: Final = " LEFT JOIN outbox_texts AS t ON t.position = o.position"
 _TEXT_AND_ENVELOPE: Final = (
-    " LEFT JOIN outbox_texts AS t ON t.position = o.position"
-    " LEFT JOIN envelopes AS e ON e.message_id = o.id AND e.incoming = 0"
+    f"{_TEXT} LEFT JOIN envelopes AS e ON e.message_id = o.id AND e.incoming = 0"
 )
-#: Our envelopes after the latest receipt of each line we send on, with their outbox rows:
-#: what is in flight. A CROSS JOIN keeps ``sending`` the outer loop, so the envelopes are
-#: searched by index from each line's receipt on (the planner may otherwise scan them all).
+#: Our envelopes after the latest receipt of each line we send on, with their outbox rows
+#: (not their texts: the watch counts these every second): what is in flight. A CROSS JOIN
+#: keeps ``sending`` the outer loop, so the envelopes are searched by index from each line's
+#: receipt on (the planner may otherwise scan them all).
 _IN_FLIGHT: Final = (
     " FROM sending AS s CROSS JOIN envelopes AS e ON e.line_id = s.line_id"
     " AND e.direction = s.direction"
     f" AND e.seq > coalesce({_latest_receipt('s')}, 0)"
     " JOIN outbox AS o ON o.id = e.message_id"
-    " LEFT JOIN outbox_texts AS t ON t.position = o.position"
 )
 #: The position the next outbox row takes, less one: what AUTOINCREMENT reads.
 _LAST_POSITION: Final = (
@@ -287,7 +287,7 @@ class Messages:
         """
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
-                f"SELECT {_OUTBOX_COLUMNS}{_IN_FLIGHT}"
+                f"SELECT {_OUTBOX_COLUMNS}{_IN_FLIGHT}{_TEXT}"
                 " WHERE ?1 IS NULL OR o.peer = ?1 ORDER BY e.seq, o.position",
                 (peer,),
             ).fetchall()
