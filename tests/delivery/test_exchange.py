@@ -249,6 +249,12 @@ def test_a_fresh_line_syncs_from_genesis() -> None:
     assert exchange.frames_to_send() == []
 
 
+def test_synced_carries_what_the_peer_says_it_stored_of_our_checkpoints() -> None:
+    """Checkpoints we proposed above it are sent again (§4.10)."""
+    exchange = make(Store())
+    assert exchange.receive(Sync(GENESIS, GENESIS, 7)) == [Synced(0, 7)]
+
+
 BEFORE_SYNC: list[Frame] = [
     envelopes(THEIRS, 1, 1),
     head_frame(peer_head(1)),

@@ -24,9 +24,11 @@ from hotline.record import (
 @dataclass(frozen=True, slots=True)
 class Synced:
     """The peer's SYNC arrived and the two stores agree: resend after ``resend_after`` (the
-    peer's ``received``), then sequence (§4.3 c)."""
+    peer's ``received``), then the checkpoints we proposed above ``checkpoint`` (the peer's
+    SYNC ``checkpoint``, §4.10), then sequence (§4.3 c)."""
 
     resend_after: int
+    checkpoint: int = 0
 
 
 @dataclass(frozen=True, slots=True)

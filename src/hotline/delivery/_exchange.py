@@ -181,6 +181,11 @@ class Exchange:
         )
 
     @property
+    def sync_received(self) -> bool:
+        """Whether the peer's SYNC came: every other delivery frame must follow it (§4.2)."""
+        return self._peer_sync is not None
+
+    @property
     def halted_in(self) -> bool:
         """Whether the peer's direction is halted (refused by us or, by NACK, by the peer)."""
         return self._in is None
@@ -263,7 +268,8 @@ class Exchange:
                 self._disagree = True
                 ours = None if held is None else ChainRef(theirs.seq, held)
                 return [ChainsDisagree(ours, theirs)]
-        return [Synced(theirs.seq)]
+        assert self._peer_sync is not None
+        return [Synced(theirs.seq, self._peer_sync.checkpoint)]
 
     # --- Envelopes and heads -------------------------------------------------------------------
     def _receive_envelopes(self, frame: Envelopes) -> list[Event]:
