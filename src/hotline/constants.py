@@ -147,6 +147,7 @@ FRAME_FETCH: Final = 0x15
 FRAME_CHECKPOINT_PROPOSE: Final = 0x16
 FRAME_CHECKPOINT_COSIGN: Final = 0x17
 FRAME_CHECKPOINT_COUNTERSIGN: Final = 0x18
+FRAME_CHECKPOINT_RESEND: Final = 0x19
 
 #: HELLO body: small for now; later issues carry sync heads in it (a few hashes and counters).
 MAX_HELLO_LEN: Final = 4096
@@ -223,6 +224,13 @@ CHECKPOINT_INTERVAL: Final = 10.0
 #: An operator's checkpoint (``hotline checkpoint``) waits this long for the peer to co-sign;
 #: a peer that declines answers nothing (docs/protocol.md §4.10), so the wait is bounded.
 CHECKPOINT_WAIT: Final = 10.0
+#: Checkpoints a proposer sends again per session, those the peer's SYNC says it lacks
+#: (docs/protocol.md §4.10): ~150 KiB before the session's messages; more wait for the next
+#: session. Normally there is one at most (a counter-signature lost with a session).
+MAX_CHECKPOINTS_RESENT: Final = 16
+#: Checkpoints a co-signer keeps waiting for their counter-signature: a later proposal that
+#: overtakes one being counter-signed does not void it.
+MAX_AWAITING_COUNTERSIGN: Final = 4
 #: Two station clocks further apart than this (plus the measured RTT) do not co-sign a
 #: checkpoint and raise the clock alarm: NTP keeps honest clocks within tens of ms, so one
 #: second is a fault, not jitter.

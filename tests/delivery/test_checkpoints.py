@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from hotline.constants import MAX_CHECKPOINTS_RESENT
 from hotline.delivery import (
     DELIVERY_FRAMES,
     CheckpointComplete,
@@ -13,11 +14,20 @@ from hotline.delivery import (
     CheckpointCountersign,
     CheckpointDeclined,
     CheckpointProposal,
+    CheckpointResend,
+    CheckpointResent,
     Checkpoints,
     CosignWanted,
     CountersignWanted,
 )
-from hotline.record import GENESIS, MAX_CHECKPOINT_NUMBER, ChainRef, Direction
+from hotline.record import (
+    CHECKPOINT_LEN,
+    GENESIS,
+    MAX_CHECKPOINT_NUMBER,
+    ChainRef,
+    Checkpoint,
+    Direction,
+)
 from tests.record.helpers import FIRST, LINE_ID, SECOND, T0, Station, build_chain
 
 B = 1000
@@ -39,6 +49,7 @@ def side(station: Station, held: dict[tuple[Direction, int], bytes], **kw: int) 
     return Checkpoints(
         line_id=LINE_ID,
         direction=station.direction,
+        own_keys=station.public,
         peer_keys=peer.public,
         stored=lambda d, s: held.get((d, s)),
         skew_bound_ms=B,
@@ -187,3 +198,119 @@ def test_checkpoint_frames_refuse_a_zero_number(frame_type: type) -> None:
     data[3:11] = bytes(8)  # version, type, proposer, then the number
     with pytest.raises(FrameError):
         DELIVERY_FRAMES.decode(bytes(data))
+
+
+# --- A checkpoint sent again (its counter-signature was lost with a session) -----------------
+def lost_checkpoint(held: dict[tuple[Direction, int], bytes], number: int = 1) -> Checkpoint:
+    """A checkpoint FIRST proposed and stored, whose counter-signature SECOND never read."""
+    a, b = side(FIRST, held), side(SECOND, held)
+    (wanted,) = b.receive(wire(a.propose(number, HEADS, T0)), T0, RTT)
+    assert isinstance(wanted, CosignWanted)
+    (counter,) = a.receive(wire(b.cosign(wanted.body, wanted.body.sign(SECOND.keys))), T0, RTT)
+    assert isinstance(counter, CountersignWanted)
+    checkpoint, _ = a.countersign(counter.body, counter.theirs, counter.body.sign(FIRST.keys))
+    return checkpoint
+
+
+def resent(b: Checkpoints, checkpoint: Checkpoint) -> object:
+    """SECOND reads CK_RESEND, then takes it once the writer reaches it."""
+    (event,) = b.receive(wire(CheckpointResend(checkpoint.encode())), T0, RTT)
+    if not isinstance(event, CheckpointResent):
+        return event
+    return b.take_resent(event.checkpoint)
+
+
+def test_a_checkpoint_sent_again_is_taken_and_raises_the_replay_floor() -> None:
+    held = hashes()
+    checkpoint = lost_checkpoint(held)
+    b = side(SECOND, held)  # a new session: what it co-signed is forgotten
+    assert resent(b, checkpoint) == checkpoint
+    (replayed,) = b.receive(wire(side(FIRST, held).propose(1, HEADS, T0)), T0, RTT)
+    assert isinstance(replayed, CheckpointDeclined) and "replayed" in replayed.reason
+
+
+def test_checkpoints_sent_again_come_in_ascending_order_above_our_sync_and_few() -> None:
+    held = hashes()
+    lost = [lost_checkpoint(held, n) for n in range(1, MAX_CHECKPOINTS_RESENT + 3)]
+    b = side(SECOND, held, last_theirs=1)  # our SYNC said we hold its number 1
+    assert resent(b, lost[2]) == lost[2]
+    for refused in (lost[0], lost[2], lost[1]):  # at our SYNC, again, and going back
+        declined = resent(b, refused)
+        assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    b = side(SECOND, held, last_theirs=1)
+    taken = [resent(b, checkpoint) for checkpoint in lost[1:]]
+    assert taken[:MAX_CHECKPOINTS_RESENT] == lost[1 : MAX_CHECKPOINTS_RESENT + 1]
+    (too_many,) = taken[MAX_CHECKPOINTS_RESENT:]  # one session takes at most that many
+    assert isinstance(too_many, CheckpointDeclined) and too_many.alarm == "record"
+
+
+def test_a_checkpoint_sent_again_without_both_signatures_is_refused() -> None:
+    held = hashes()
+    checkpoint = lost_checkpoint(held)
+    first, second = checkpoint.signatures
+    for signatures in ((first, first), (second, second), (second, first)):
+        forged = Checkpoint(checkpoint.body, signatures)
+        declined = resent(side(SECOND, held), forged)
+        assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+        assert "forged" in declined.reason
+
+
+def test_a_checkpoint_sent_again_in_our_name_or_malformed_is_refused() -> None:
+    held = hashes()
+    checkpoint = lost_checkpoint(held)
+    # Received by its own proposer: not the peer's checkpoint.
+    declined = resent(side(FIRST, held), checkpoint)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    garbage = CheckpointResend(b"\xff" * CHECKPOINT_LEN)
+    (declined,) = side(SECOND, held).receive(wire(garbage), T0, RTT)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+
+
+@pytest.mark.parametrize("direction", list(Direction))
+def test_a_checkpoint_sent_again_is_checked_against_the_store_when_taken(
+    direction: Direction,
+) -> None:
+    held = hashes()
+    checkpoint = lost_checkpoint(held)
+    head = checkpoint.body.head(direction)
+    later = {key: digest for key, digest in held.items() if key != (direction, head.seq)}
+    b = side(SECOND, later)
+    (event,) = b.receive(wire(CheckpointResend(checkpoint.encode())), T0, RTT)
+    assert isinstance(event, CheckpointResent)
+    # Not stored yet (a store restored from an older copy): declined, no alarm.
+    declined = b.take_resent(event.checkpoint)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm is None
+    # Stored by the time the writer reaches it: taken.
+    later[(direction, head.seq)] = head.hash
+    assert b.take_resent(event.checkpoint) == checkpoint
+    # Another envelope at the head's place: the records disagree.
+    later[(direction, head.seq)] = bytes(range(64))
+    declined = b.take_resent(event.checkpoint)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+
+
+def test_a_counter_signature_overtaken_by_the_next_proposal_still_completes() -> None:
+    """The proposer's writer signs N while its timer sends N + 1: the co-signer co-signs N + 1
+    before N's counter-signature arrives, and still takes it."""
+    held = hashes()
+    a, b = side(FIRST, held), side(SECOND, held)
+    (first,) = b.receive(wire(a.propose(1, HEADS, T0)), T0, RTT)
+    assert isinstance(first, CosignWanted)
+    cosign_1 = b.cosign(first.body, first.body.sign(SECOND.keys))
+    (counter,) = a.receive(wire(cosign_1), T0, RTT)
+    assert isinstance(counter, CountersignWanted)
+    (second,) = b.receive(wire(a.propose(2, HEADS, T0)), T0, RTT)
+    assert isinstance(second, CosignWanted)
+    b.cosign(second.body, second.body.sign(SECOND.keys))
+    checkpoint, frame = a.countersign(counter.body, counter.theirs, counter.body.sign(FIRST.keys))
+    (done,) = b.receive(wire(frame), T0, RTT)
+    assert isinstance(done, CheckpointComplete) and done.checkpoint == checkpoint
+
+
+@pytest.mark.parametrize("size", [CHECKPOINT_LEN - 1, CHECKPOINT_LEN + 1])
+def test_ck_resend_is_exactly_one_checkpoint(size: int) -> None:
+    from hotline.session import FrameError
+
+    data = bytes([1, CheckpointResend.TYPE]) + bytes(size)
+    with pytest.raises(FrameError):
+        DELIVERY_FRAMES.decode(data)

@@ -16,6 +16,7 @@ def test_record_surface() -> None:
     assert {name for name in vars(hotline.record) if not name.startswith("_")} == {
         "CHAIN_HEAD_LEN",
         "CHECKPOINT_BODY_LEN",
+        "CHECKPOINT_LEN",
         "ENVELOPE_HEADER_LEN",
         "GENESIS",
         "MAX_CHECKPOINT_NUMBER",

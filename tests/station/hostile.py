@@ -44,8 +44,8 @@ from hotline.station import StationHome
 from ..line.nodes import FrameTap, MemoryLedger, wait_for
 from .stations import PASSPHRASE, Station
 
-#: Delivery frame types (SYNC 0x10 .. CK_COUNTERSIGN 0x18), and one no station knows.
-DELIVERY_TYPES: Final = range(0x10, 0x19)
+#: Delivery frame types (SYNC 0x10 .. CK_RESEND 0x19), and one no station knows.
+DELIVERY_TYPES: Final = range(0x10, 0x1A)
 UNKNOWN_TYPE: Final = 0x7E
 #: The hostile line's timers: as ``fast()`` gives the stations.
 TIMING: Final = LineTiming(ping_interval=0.25, ping_timeout=1.5, dial_backoff_max=1.0)

@@ -8,19 +8,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
 import pytest
 
 from hotline.api import LineUnavailableError
-from hotline.constants import CLOCK_SKEW_BOUND_MS
-from hotline.delivery import CheckpointProposal, Checkpoints, CosignWanted, CountersignWanted
+from hotline.constants import CLOCK_SKEW_BOUND_MS, MAX_CHECKPOINTS_RESENT
+from hotline.delivery import (
+    CheckpointProposal,
+    CheckpointResend,
+    CheckpointResent,
+    Checkpoints,
+    CosignWanted,
+    CountersignWanted,
+)
 from hotline.record import GENESIS, MAX_CHECKPOINT_NUMBER, Checkpoint, CheckpointBody, Direction
 from hotline.session import Frame
 from hotline.station._checkpointing import Checkpointing
-from hotline.store import StoreError, StoreWriteError
+from hotline.store import StoreCorruptError, StoreError, StoreWriteError
 from hotline.watch import AlarmKind
 from tests.record.helpers import FIRST, LINE_ID, SECOND
 
@@ -32,10 +39,19 @@ class Chains:
         self.stored: list[Checkpoint] = []
         self.failure: StoreError | None = None
 
-    def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> None:
+    def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> bool:
         if self.failure is not None:
             raise self.failure
         self.stored.append(checkpoint)
+        return True
+
+    def checkpoints_proposed(
+        self, line_id: bytes, proposer: Direction, *, above: int, limit: int
+    ) -> list[Checkpoint]:
+        if self.failure is not None:
+            raise self.failure
+        mine = [c for c in self.stored if c.body.proposer == proposer and c.body.number > above]
+        return sorted(mine, key=lambda c: c.body.number)[:limit]
 
 
 class Courier:
@@ -45,6 +61,7 @@ class Courier:
     line_id = LINE_ID
     direction = Direction.FIRST
     signer = FIRST.keys
+    own_keys = FIRST.public
     peer_keys = SECOND.public
 
     def __init__(self) -> None:
@@ -82,9 +99,14 @@ class Courier:
 
 def make(numbers: tuple[int, int]) -> tuple[Checkpointing, Courier, list[Frame]]:
     courier, sent = Courier(), []
+
+    async def send_paced(frames: Iterable[Frame]) -> None:
+        sent.extend(frames)
+
     checkpointing = Checkpointing(
         courier,
         send=sent.extend,
+        send_paced=send_paced,
         heads=lambda: (GENESIS, GENESIS),
         rtt_ms=lambda: 0,
         numbers=numbers,
@@ -136,6 +158,7 @@ async def counter_sign(
     peer = Checkpoints(
         line_id=LINE_ID,
         direction=Direction.SECOND,
+        own_keys=SECOND.public,
         peer_keys=FIRST.public,
         stored=courier.stored,
         skew_bound_ms=CLOCK_SKEW_BOUND_MS,
@@ -188,3 +211,70 @@ async def test_a_store_failure_after_the_session_is_logged(
             await asyncio.sleep(0)
     assert [r.getMessage() for r in caplog.records] == ["checkpoint not stored"]
     assert courier.chains.stored == []
+
+
+def signed(proposer: Direction, number: int) -> Checkpoint:
+    """A checkpoint of empty chains both stations signed (direction 0's signature first)."""
+    now = time.time_ns() // 1_000_000
+    body = CheckpointBody(LINE_ID, proposer, number, (GENESIS, GENESIS), now, now)
+    return Checkpoint(body, (body.sign(FIRST.keys), body.sign(SECOND.keys)))
+
+
+async def test_the_checkpoints_the_peers_sync_lacks_are_sent_again_in_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    checkpointing, courier, sent = make((30, 0))
+    courier.chains.stored = [signed(Direction.FIRST, n) for n in range(1, 31)]
+    courier.chains.stored.append(signed(Direction.SECOND, 40))  # the peer's: never sent back
+    with caplog.at_level(logging.INFO, logger="hotline.delivery"):
+        assert await checkpointing.resend(3) == MAX_CHECKPOINTS_RESENT  # the rest: next session
+    assert all(isinstance(frame, CheckpointResend) for frame in sent)
+    numbers = [Checkpoint.decode(frame.item).body.number for frame in sent]  # type: ignore[attr-defined]
+    assert numbers == list(range(4, 4 + MAX_CHECKPOINTS_RESENT))
+    assert "checkpoints sent again" in caplog.text
+    sent.clear()
+    assert await checkpointing.resend(30) == 0 and sent == []  # a peer that lacks none
+
+
+async def test_a_stored_checkpoint_that_does_not_decode_raises_the_alarm_and_sends_none() -> None:
+    checkpointing, courier, sent = make((1, 0))
+    courier.chains.failure = StoreCorruptError("the store's checkpoint does not decode")
+    assert await checkpointing.resend(0) == 0 and sent == []
+    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD]
+
+
+async def test_a_checkpoint_the_peer_sends_again_is_stored_when_the_writer_takes_it() -> None:
+    checkpointing, courier, _ = make((0, 0))
+    checkpoint = signed(Direction.SECOND, 1)
+    (resent,) = checkpointing.receive(CheckpointResend(checkpoint.encode()))
+    assert isinstance(resent, CheckpointResent)
+    assert courier.queued == []  # not stored on arrival: checked when the writer reaches it
+    acting = asyncio.get_running_loop().create_task(checkpointing.act(resent))
+    await asyncio.sleep(0)
+    courier.run_store()
+    await acting
+    assert courier.chains.stored == [checkpoint] and not courier.alarms
+
+
+async def test_a_forged_checkpoint_sent_again_raises_the_record_alarm() -> None:
+    checkpointing, courier, _ = make((0, 0))
+    good = signed(Direction.SECOND, 1)
+    forged = Checkpoint(good.body, (good.signatures[1], good.signatures[1]))
+    (declined,) = checkpointing.receive(CheckpointResend(forged.encode()))
+    await checkpointing.act(declined)
+    courier.run_store()
+    assert courier.chains.stored == []
+    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD]
+
+
+async def test_a_second_checkpoint_under_a_number_held_raises_the_record_alarm() -> None:
+    checkpointing, courier, _ = make((0, 0))
+    courier.chains.store_checkpoint = lambda checkpoint, *, now_ms: False  # type: ignore[method-assign]
+    checkpoint = signed(Direction.SECOND, 1)
+    (resent,) = checkpointing.receive(CheckpointResend(checkpoint.encode()))
+    acting = asyncio.get_running_loop().create_task(checkpointing.act(resent))
+    await asyncio.sleep(0)
+    courier.run_store()
+    await acting
+    await asyncio.sleep(0)  # the store's outcome reaches its callback
+    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD]

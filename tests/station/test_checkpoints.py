@@ -9,6 +9,7 @@ import pytest
 
 from hotline.errors import ExitCode
 from hotline.record import Checkpoint
+from hotline.station import CRASH_EXIT_STATUS
 
 from .stations import World, fast, hotline, stop_all, wait_until
 
@@ -104,6 +105,37 @@ def test_operator_checkpoints_asked_at_once_all_get_one(world: World) -> None:
         signed = list(pool.map(lambda _: a.client().checkpoint("moscow"), range(4)))
     assert all(view.sent == 1 for view in signed)
     stop_all(a, b)
+
+
+@pytest.mark.timeout(120)
+def test_a_counter_signature_lost_with_its_proposer_is_sent_again(world: World) -> None:
+    """The proposer stores a checkpoint both signed and dies before its counter-signature
+    leaves (crash point ``checkpoint.after_commit``): the co-signer lacks it, its next SYNC
+    says so, and the proposer sends the checkpoint again (docs/protocol.md §4.10)."""
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    for station in (a, b):
+        station.configure(fast(backoff_max=0.5))
+    a.serve(HOTLINE_CRASHPOINT="checkpoint.after_commit")
+    b.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    a.client().send("moscow", "one")
+    wait_until(lambda: not a.client().outbox(), 20, "receipted")
+    asked = hotline("--home", a.home, "checkpoint", "moscow", check=False)
+    assert asked.returncode != 0 and "Traceback" not in asked.stderr
+    assert a.wait(20) == CRASH_EXIT_STATUS, a.log
+
+    def missing_at_b() -> list[Checkpoint]:
+        held = {c.encode() for c in b.checkpoints()}
+        return [c for c in a.checkpoints() if c.encode() not in held]
+
+    (lost,) = missing_at_b()  # stored by its proposer, never counter-signed at the co-signer
+    a.serve()
+    wait_until(lambda: not missing_at_b(), 20, "the lost checkpoint stored at the co-signer")
+    assert lost.encode() in {c.encode() for c in b.checkpoints()}
+    stop_all(a, b)
+    assert "checkpoints sent again" in a.log
+    assert "ALARM" not in a.log + b.log
 
 
 def test_a_checkpoint_needs_the_line_up(world: World) -> None:

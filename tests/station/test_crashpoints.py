@@ -3,6 +3,8 @@ still arrives exactly once, in order, receipted (docs/protocol.md §4.9)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hotline.station import CRASH_EXIT_STATUS, CRASHPOINTS
@@ -18,11 +20,15 @@ SIDE = {
     "deliver.after_commit": "receiver",
     "receipt.after_commit": "sender",
 }
+#: Crash points tested elsewhere: they lose no message, but a part of the record.
+ELSEWHERE = {"checkpoint.after_commit": "test_checkpoints.py"}
 BEFORE, AFTER = 5, 5
 
 
 def test_every_crash_point_is_tested() -> None:
-    assert set(SIDE) == set(CRASHPOINTS)
+    assert set(SIDE) | set(ELSEWHERE) == set(CRASHPOINTS)
+    for point, module in ELSEWHERE.items():
+        assert f'HOTLINE_CRASHPOINT="{point}"' in (Path(__file__).parent / module).read_text()
 
 
 def delivered(receiver: Station, sender: Station, count: int) -> bool:

@@ -6,6 +6,7 @@ Sans-IO. The frames that carry the record inside a session, and the exchange tha
 from ._checkpoints import CheckpointComplete as CheckpointComplete
 from ._checkpoints import CheckpointDeclined as CheckpointDeclined
 from ._checkpoints import CheckpointEvent as CheckpointEvent
+from ._checkpoints import CheckpointResent as CheckpointResent
 from ._checkpoints import Checkpoints as Checkpoints
 from ._checkpoints import CosignWanted as CosignWanted
 from ._checkpoints import CountersignWanted as CountersignWanted
@@ -26,6 +27,7 @@ from ._frames import DELIVERY_FRAMES as DELIVERY_FRAMES
 from ._frames import CheckpointCosign as CheckpointCosign
 from ._frames import CheckpointCountersign as CheckpointCountersign
 from ._frames import CheckpointProposal as CheckpointProposal
+from ._frames import CheckpointResend as CheckpointResend
 from ._frames import Envelopes as Envelopes
 from ._frames import Fetch as Fetch
 from ._frames import HeadFrame as HeadFrame

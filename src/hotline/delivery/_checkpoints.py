@@ -13,14 +13,27 @@ Rules:
    sent, the peer's an envelope we stored. A peer head not stored *yet* (in flight) is declined
    without an alarm; any other mismatch raises the record alarm. A time outside the bound
    raises the clock alarm. A declined proposal is answered with nothing.
-2. A co-signature or counter-signature counts only for the checkpoint it names, once.
+2. A co-signature or counter-signature counts only for the checkpoint it names, once. The
+   co-signer keeps the last ``MAX_AWAITING_COUNTERSIGN`` it co-signed waiting for theirs: a
+   later proposal may overtake a counter-signature on the wire.
 3. At most one proposal of ours waits for its co-signature; a new proposal replaces it.
+4. A checkpoint the peer sends again (CK_RESEND: its counter-signature was lost with a
+   session) must number above the last one it sent again in this session, starting from what
+   our SYNC said we stored, and at most ``MAX_CHECKPOINTS_RESENT`` come in a session; it must
+   name this line and the peer as proposer, and both signatures must verify (ours too: we
+   co-signed it). Any failure raises the record alarm. Its heads are checked when the writer
+   reaches it (:meth:`Checkpoints.take_resent`), once the envelopes that came before it are
+   stored: ours first, then the peer's; a head we do not hold is declined quietly (the next
+   session sends it again), another hash raises the record alarm. One taken raises the floor
+   of proposals to at least its number.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
+from hotline.constants import MAX_AWAITING_COUNTERSIGN, MAX_CHECKPOINTS_RESENT
 from hotline.record import (
     GENESIS,
     ChainRef,
@@ -34,7 +47,14 @@ from hotline.session import Frame
 from hotline.signatures import HybridSignature, VerifyKeys
 
 from ._exchange import StoredHash
-from ._frames import CheckpointCosign, CheckpointCountersign, CheckpointProposal
+from ._frames import (
+    CheckpointCosign,
+    CheckpointCountersign,
+    CheckpointProposal,
+    CheckpointResend,
+)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +82,15 @@ class CheckpointComplete:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckpointResent:
+    """The peer sent a checkpoint again, both signatures good: pass it to
+    :meth:`Checkpoints.take_resent` once what arrived before it is stored, and store what
+    that returns."""
+
+    checkpoint: Checkpoint
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointDeclined:
     """A checkpoint step failed; ``alarm`` is ``"clock"``, ``"record"``, or None (in flight)."""
 
@@ -69,7 +98,9 @@ class CheckpointDeclined:
     alarm: str | None
 
 
-CheckpointEvent = CosignWanted | CountersignWanted | CheckpointComplete | CheckpointDeclined
+CheckpointEvent = (
+    CosignWanted | CountersignWanted | CheckpointComplete | CheckpointResent | CheckpointDeclined
+)
 
 
 class Checkpoints:
@@ -78,6 +109,7 @@ class Checkpoints:
     Args:
         line_id: the line's id.
         direction: the direction this station sends.
+        own_keys: this station's signing keys (a resent checkpoint carries our signature).
         peer_keys: the peer's signing keys.
         stored: the stored hash at ``(direction, seq)``.
         skew_bound_ms: the clock bound ``B``.
@@ -89,8 +121,11 @@ class Checkpoints:
         "_direction",
         "_last_theirs",
         "_line_id",
+        "_own_keys",
         "_peer_keys",
         "_proposal",
+        "_resent",
+        "_resent_above",
         "_skew_bound_ms",
         "_stored",
     )
@@ -100,6 +135,7 @@ class Checkpoints:
         *,
         line_id: bytes,
         direction: Direction,
+        own_keys: VerifyKeys,
         peer_keys: VerifyKeys,
         stored: StoredHash,
         skew_bound_ms: int,
@@ -107,6 +143,7 @@ class Checkpoints:
     ) -> None:
         self._line_id = line_id
         self._direction = direction
+        self._own_keys = own_keys
         self._peer_keys = peer_keys
         self._stored = stored
         self._skew_bound_ms = skew_bound_ms
@@ -114,6 +151,9 @@ class Checkpoints:
         self._proposal: CheckpointBody | None = None
         #: Peer proposals we co-signed, waiting for the counter-signature: number -> signed body.
         self._awaiting: dict[int, tuple[CheckpointBody, HybridSignature]] = {}
+        #: Checkpoints the peer sent again in this session, and the number they must exceed.
+        self._resent = 0
+        self._resent_above = last_theirs
 
     def __repr__(self) -> str:
         return f"Checkpoints({self._direction.name}, proposal={self._proposal is not None})"
@@ -132,16 +172,16 @@ class Checkpoints:
         frame = CheckpointCountersign(body.proposer, body.number, ours)
         return Checkpoint(body, self._ordered(ours, theirs)), frame
 
-    def _ordered(
-        self, ours: HybridSignature, theirs: HybridSignature
-    ) -> tuple[HybridSignature, HybridSignature]:
-        """The two signatures in direction order (direction 0's station first)."""
+    def _ordered(self, ours: _T, theirs: _T) -> tuple[_T, _T]:
+        """Ours and the peer's (signatures, keys) in direction order (direction 0's first)."""
         return (ours, theirs) if self._direction is Direction.FIRST else (theirs, ours)
 
     # --- Co-signing ----------------------------------------------------------------------------
     def cosign(self, body: CheckpointBody, ours: HybridSignature) -> Frame:
         """Return the co-signature of ``body`` (from :class:`CosignWanted`) to send."""
-        self._awaiting = {body.number: (body, ours)}  # only the latest can be counter-signed
+        self._awaiting[body.number] = (body, ours)
+        while len(self._awaiting) > MAX_AWAITING_COUNTERSIGN:
+            del self._awaiting[min(self._awaiting)]
         return CheckpointCosign(body.proposer, body.number, body.cosigned_at_ms, ours)
 
     # --- Input ---------------------------------------------------------------------------------
@@ -153,6 +193,8 @@ class Checkpoints:
             return [self._cosigned(frame, now_ms, rtt_ms)]
         if isinstance(frame, CheckpointCountersign):
             return [self._countersigned(frame)]
+        if isinstance(frame, CheckpointResend):
+            return [self._take_resend(frame)]
         raise TypeError(f"not a checkpoint frame: {type(frame).__name__}")
 
     def _proposed(self, frame: CheckpointProposal, now_ms: int, rtt_ms: int) -> CheckpointEvent:
@@ -177,6 +219,47 @@ class Checkpoints:
             return CheckpointDeclined(f"their clock is {skew} ms from ours", "clock")
         self._last_theirs = body.number
         return CosignWanted(body.cosigned(now_ms))
+
+    def _take_resend(self, frame: CheckpointResend) -> CheckpointEvent:
+        try:
+            checkpoint = Checkpoint.decode(frame.item)
+        except RecordError as exc:
+            return CheckpointDeclined(f"an undecodable checkpoint sent again: {exc}", "record")
+        body = checkpoint.body
+        if (
+            body.line_id != self._line_id
+            or body.proposer != self._direction.other
+            or not body.cosigned_at_ms
+        ):
+            return CheckpointDeclined(
+                "a checkpoint sent again for another line or proposer", "record"
+            )
+        if body.number <= self._resent_above or self._resent >= MAX_CHECKPOINTS_RESENT:
+            return CheckpointDeclined(
+                f"checkpoint {body.number} sent again out of order or too often", "record"
+            )
+        self._resent, self._resent_above = self._resent + 1, body.number
+        if not checkpoint.verify(self._ordered(self._own_keys, self._peer_keys)):
+            return CheckpointDeclined(f"checkpoint {body.number} sent again is forged", "record")
+        return CheckpointResent(checkpoint)
+
+    def take_resent(self, checkpoint: Checkpoint) -> Checkpoint | CheckpointDeclined:
+        """Check the heads of a checkpoint sent again against the store as it is now (rule 4);
+        return it to store, or why not."""
+        body = checkpoint.body
+        for direction in (self._direction, self._direction.other):
+            head = body.head(direction)
+            if head.seq and self._stored(direction, head.seq) is None:
+                return CheckpointDeclined(
+                    f"checkpoint {body.number} sent again names #{head.seq}, not held yet", None
+                )
+            if not self._holds(direction, head):
+                return CheckpointDeclined(
+                    f"checkpoint {body.number} sent again names #{head.seq}, not what we hold",
+                    "record",
+                )
+        self._last_theirs = max(self._last_theirs, body.number)
+        return checkpoint
 
     def _holds(self, direction: Direction, ref: ChainRef) -> bool:
         if ref.seq == 0:

@@ -9,6 +9,7 @@
     CK_PROPOSE      0x16  checkpoint body (cosigned_at 0)                233 bytes
     CK_COSIGN       0x17  u8 proposer || u64 number || u64 cosigned_at || sig
     CK_COUNTERSIGN  0x18  u8 proposer || u64 number || sig
+    CK_RESEND       0x19  one checkpoint both signed                     CHECKPOINT_LEN
 
 The codec checks only the layout. The items inside (envelopes, heads, receipts, NACKs) stay raw
 bytes here: the exchange decodes them, so that a bad item is refused with a signed NACK and its
@@ -26,6 +27,7 @@ from hotline.constants import (
     FRAME_CHECKPOINT_COSIGN,
     FRAME_CHECKPOINT_COUNTERSIGN,
     FRAME_CHECKPOINT_PROPOSE,
+    FRAME_CHECKPOINT_RESEND,
     FRAME_ENVELOPES,
     FRAME_FETCH,
     FRAME_HEAD,
@@ -38,6 +40,7 @@ from hotline.constants import (
 from hotline.record import (
     CHAIN_HEAD_LEN,
     CHECKPOINT_BODY_LEN,
+    CHECKPOINT_LEN,
     MAX_CHECKPOINT_NUMBER,
     MAX_ENVELOPE_LEN,
     MAX_NACK_LEN,
@@ -367,6 +370,16 @@ class CheckpointCountersign(Frame):
         return cls(proposer, number, signature)
 
 
+@dataclass(frozen=True, slots=True, repr=False)  # _Item's repr: sizes only
+class CheckpointResend(_Item):
+    """A checkpoint both stations signed, sent again by its proposer at session start: the
+    peer's SYNC says it lacks it (its counter-signature was lost with a session, §4.10)."""
+
+    TYPE: ClassVar[int] = FRAME_CHECKPOINT_RESEND
+    MIN_BODY: ClassVar[int] = CHECKPOINT_LEN
+    MAX_BODY: ClassVar[int] = CHECKPOINT_LEN
+
+
 #: The session's frames and the delivery frames: the codec of every line's sessions.
 DELIVERY_FRAMES: Final = SESSION_FRAMES.extended(
     Sync,
@@ -378,4 +391,5 @@ DELIVERY_FRAMES: Final = SESSION_FRAMES.extended(
     CheckpointProposal,
     CheckpointCosign,
     CheckpointCountersign,
+    CheckpointResend,
 )

@@ -17,6 +17,7 @@ from ._chain import ChainWriter as ChainWriter
 from ._chain import HashLookup as HashLookup
 from ._chain import check_cross_link as check_cross_link
 from ._checkpoint import CHECKPOINT_BODY_LEN as CHECKPOINT_BODY_LEN
+from ._checkpoint import CHECKPOINT_LEN as CHECKPOINT_LEN
 from ._checkpoint import MAX_CHECKPOINT_NUMBER as MAX_CHECKPOINT_NUMBER
 from ._checkpoint import Checkpoint as Checkpoint
 from ._checkpoint import CheckpointBody as CheckpointBody

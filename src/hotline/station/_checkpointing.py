@@ -3,7 +3,9 @@
 The sans-IO :class:`~hotline.delivery.Checkpoints` decides; this adapter proposes on a timer
 while either direction moved, signs off the event loop (in the store's thread, like every
 ML-DSA signature the station makes), stores each checkpoint both stations signed before it
-sends anything more about it, and logs the alarms a declined step raises.
+sends anything more about it, and logs the alarms a declined step raises. At session start it
+sends again the checkpoints the peer's SYNC says it lacks (a counter-signature lost with a
+session), and checks and stores those the peer sends again.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ import collections
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future
-from typing import Final, Protocol
+from typing import Final, Protocol, assert_never
 
 from hotline.api import LineUnavailableError
-from hotline.constants import CHECKPOINT_INTERVAL, CLOCK_SKEW_BOUND_MS
+from hotline.constants import CHECKPOINT_INTERVAL, CLOCK_SKEW_BOUND_MS, MAX_CHECKPOINTS_RESENT
 from hotline.delivery import (
     CheckpointComplete,
     CheckpointCosign,
@@ -26,6 +28,8 @@ from hotline.delivery import (
     CheckpointDeclined,
     CheckpointEvent,
     CheckpointProposal,
+    CheckpointResend,
+    CheckpointResent,
     Checkpoints,
     CosignWanted,
     CountersignWanted,
@@ -34,13 +38,20 @@ from hotline.logfmt import log_event
 from hotline.record import MAX_CHECKPOINT_NUMBER, ChainRef, Checkpoint, Direction, Signer
 from hotline.session import Frame
 from hotline.signatures import HybridSignature, VerifyKeys
-from hotline.store import Chains
+from hotline.store import Chains, StoreCorruptError
 from hotline.watch import AlarmKind
+
+from ._crashpoints import crashpoint
 
 _log = logging.getLogger("hotline.delivery")
 
 #: The frames this adapter takes.
-CHECKPOINT_FRAMES: Final = (CheckpointProposal, CheckpointCosign, CheckpointCountersign)
+CHECKPOINT_FRAMES: Final = (
+    CheckpointProposal,
+    CheckpointCosign,
+    CheckpointCountersign,
+    CheckpointResend,
+)
 
 
 class Courier(Protocol):
@@ -50,6 +61,7 @@ class Courier(Protocol):
     line_id: bytes
     direction: Direction
     signer: Signer
+    own_keys: VerifyKeys
     peer_keys: VerifyKeys
 
     async def call(self, job: Callable[[Chains], object]) -> object:
@@ -79,6 +91,7 @@ class Checkpointing:
     Args:
         courier: the line's courier.
         send: sends frames on the session at once.
+        send_paced: sends frames in order, with the transport's back-pressure.
         heads: the latest stored envelope of each direction, in direction order.
         rtt_ms: the session's round-trip time, ms.
         numbers: the last checkpoint numbers stored: ours, the peer's.
@@ -90,6 +103,7 @@ class Checkpointing:
         courier: Courier,
         *,
         send: Callable[[Sequence[Frame]], None],
+        send_paced: Callable[[Iterable[Frame]], Awaitable[None]],
         heads: Callable[[], tuple[ChainRef, ChainRef]],
         rtt_ms: Callable[[], int],
         numbers: tuple[int, int],
@@ -97,6 +111,7 @@ class Checkpointing:
     ) -> None:
         self._courier = courier
         self._send = send
+        self._send_paced = send_paced
         self._heads = heads
         self._rtt_ms = rtt_ms
         self._interval = interval
@@ -110,6 +125,7 @@ class Checkpointing:
         self._steps = Checkpoints(
             line_id=courier.line_id,
             direction=courier.direction,
+            own_keys=courier.own_keys,
             peer_keys=courier.peer_keys,
             stored=courier.stored,
             skew_bound_ms=CLOCK_SKEW_BOUND_MS,
@@ -168,8 +184,44 @@ class Checkpointing:
         """The peer's SYNC says it stored our proposals up to ``stored_by_peer``: number the
         next one above it (never lower). A store restored from an older copy would otherwise
         propose numbers the peer took already, and the peer declines a replayed number with
-        the record alarm (docs/protocol.md §4.10)."""
+        the record alarm (docs/protocol.md §4.10). :meth:`resend` sends those above it."""
         self._next = max(self._next, stored_by_peer + 1)
+        self._stored_by_peer = stored_by_peer
+
+    async def resend(self, stored_by_peer: int) -> int:
+        """Send again, in number order, the first ``MAX_CHECKPOINTS_RESENT`` checkpoints we
+        proposed and stored above ``stored_by_peer`` (the peer's SYNC): the peer lacks them.
+        Only a counter-signature lost with a session (or a peer restored from an older copy of
+        its store) leaves any; the peer stores each once both signatures and its own record
+        agree (§4.10). Return how many were sent. A stored checkpoint that does not decode
+        raises the record alarm and sends none: the session goes on without them.
+        """
+        courier = self._courier
+        line_id, direction = courier.line_id, courier.direction
+        try:
+            found = await courier.call(
+                lambda chains: chains.checkpoints_proposed(
+                    line_id, direction, above=stored_by_peer, limit=MAX_CHECKPOINTS_RESENT
+                )
+            )
+        except StoreCorruptError as exc:
+            log_event(
+                _log, logging.ERROR, "ALARM checkpoints not sent again", peer=self.peer, error=exc
+            )
+            courier.alarm(AlarmKind.RECORD, f"checkpoints not sent again: {exc}")
+            return 0
+        assert isinstance(found, list)
+        await self._send_paced([CheckpointResend(checkpoint.encode()) for checkpoint in found])
+        if found:
+            log_event(
+                _log,
+                logging.INFO,
+                "checkpoints sent again",
+                peer=self.peer,
+                after=stored_by_peer,
+                count=len(found),
+            )
+        return len(found)
 
     def _propose(self, heads: tuple[ChainRef, ChainRef]) -> int | None:
         """Send the next proposal; return its number, or None when none is left."""
@@ -197,7 +249,6 @@ class Checkpointing:
 
     async def act(self, event: CheckpointEvent) -> None:
         """Carry out one checkpoint event (sign, store, send, or alarm)."""
-        courier = self._courier
         if isinstance(event, CosignWanted):
             ours = await self._sign(event.body.sign)
             self._send([self._steps.cosign(event.body, ours)])
@@ -205,6 +256,7 @@ class Checkpointing:
             ours = await self._sign(event.body.sign)
             checkpoint, frame = self._steps.countersign(event.body, event.theirs, ours)
             await self._store(checkpoint)
+            crashpoint("checkpoint.after_commit")
             self._fixed = checkpoint.body.heads
             self._send([frame])
             # A later proposal (the timer's, another operator's) replaces a pending one, and
@@ -217,19 +269,34 @@ class Checkpointing:
             # Started by receive(), in the same order; shielded, so that the session ending
             # while we wait does not cancel the store.
             await asyncio.shield(self._storing.popleft())
-        elif isinstance(event, CheckpointDeclined):
-            if event.alarm is None:
-                log_event(_log, logging.DEBUG, "checkpoint declined", peer=courier.peer)
+        elif isinstance(event, CheckpointResent):
+            # Checked now, not on arrival: the envelopes sent before it are stored by now.
+            taken = self._steps.take_resent(event.checkpoint)
+            if isinstance(taken, Checkpoint):
+                await asyncio.shield(self._store(taken))
             else:
-                log_event(
-                    _log,
-                    logging.ERROR,
-                    f"ALARM checkpoint declined: the {event.alarm}s disagree",
-                    peer=courier.peer,
-                    why=event.reason,
-                )
-                kind = AlarmKind.CLOCK_SKEW if event.alarm == "clock" else AlarmKind.RECORD
-                courier.alarm(kind, f"checkpoint declined: {event.reason}")
+                self._declined(taken)
+        elif isinstance(event, CheckpointDeclined):
+            self._declined(event)
+        else:
+            assert_never(event)
+
+    def _declined(self, event: CheckpointDeclined) -> None:
+        courier = self._courier
+        if event.alarm is None:
+            log_event(
+                _log, logging.DEBUG, "checkpoint declined", peer=courier.peer, why=event.reason
+            )
+            return
+        log_event(
+            _log,
+            logging.ERROR,
+            f"ALARM checkpoint declined: the {event.alarm}s disagree",
+            peer=courier.peer,
+            why=event.reason,
+        )
+        kind = AlarmKind.CLOCK_SKEW if event.alarm == "clock" else AlarmKind.RECORD
+        courier.alarm(kind, f"checkpoint declined: {event.reason}")
 
     async def _sign(self, sign: Callable[[Signer], HybridSignature]) -> HybridSignature:
         signer = self._courier.signer
@@ -261,6 +328,22 @@ class Checkpointing:
                 peer=self.peer,
                 number=body.number,
                 error=error,
+            )
+            return
+        if not stored.result():
+            # Both signed another checkpoint with this number: the peer withheld a
+            # counter-signature, then had the number co-signed again over other heads.
+            log_event(
+                _log,
+                logging.ERROR,
+                "ALARM checkpoint not stored: another one holds its number",
+                peer=self.peer,
+                proposer=body.proposer.name,
+                number=body.number,
+            )
+            self._courier.alarm(
+                AlarmKind.RECORD,
+                f"two checkpoints numbered {body.number} by {body.proposer.name} were signed",
             )
             return
         log_event(

@@ -36,6 +36,7 @@ CRASHPOINTS: Final = {
     "deliver.before_commit": "envelopes are covered and about to be stored",
     "deliver.after_commit": "envelopes and their receipt are stored, the receipt not sent",
     "receipt.after_commit": "the sender stored a receipt, nothing else done",
+    "checkpoint.after_commit": "the proposer stored a checkpoint, its counter-signature not sent",
 }
 
 

@@ -24,7 +24,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, assert_never
 
 from hotline.constants import (
     CLOCK_SKEW_BOUND_MS,
@@ -34,11 +34,7 @@ from hotline.constants import (
 )
 from hotline.delivery import (
     ChainsDisagree,
-    CheckpointComplete,
-    CheckpointDeclined,
     CheckpointEvent,
-    CosignWanted,
-    CountersignWanted,
     Deliverable,
     Event,
     Exchange,
@@ -103,10 +99,6 @@ MAX_EARLY_FRAMES: Final = 64
 RESEND_STEP: Final = MAX_UNCOVERED_ENVELOPES
 
 
-#: The events the checkpointing adapter carries out.
-CHECKPOINT_EVENTS: Final = (CosignWanted, CountersignWanted, CheckpointComplete, CheckpointDeclined)
-
-
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -169,11 +161,11 @@ class SessionRun:
         if isinstance(frame, Sync):  # a restored store numbers its next proposal above it
             self._checkpoints.number_above(frame.checkpoint)
         try:
-            if isinstance(frame, CHECKPOINT_FRAMES):
+            if isinstance(frame, CHECKPOINT_FRAMES) and self._exchange.sync_received:
                 self._events.extend(self._checkpoints.receive(frame))
                 self._has_events.set()
                 return
-            events = self._exchange.receive(frame)
+            events = self._exchange.receive(frame)  # a checkpoint frame before SYNC: refused
         except StoreError as exc:  # a lookup on the loop's connection failed
             self._store_failed(exc)
             return
@@ -212,6 +204,7 @@ class SessionRun:
         self._checkpoints = Checkpointing(
             courier,
             send=self._send_now,
+            send_paced=self._send,
             heads=self._heads,
             rtt_ms=self._rtt_ms,
             numbers=book.checkpoints,
@@ -399,16 +392,19 @@ class SessionRun:
     async def _act(self, event: Event | CheckpointEvent) -> None:
         courier = self.courier
         assert self._exchange is not None and self._checkpoints is not None
-        if isinstance(event, CHECKPOINT_EVENTS):
+        if isinstance(event, CheckpointEvent):  # the checkpointing adapter carries them out
             await self._checkpoints.act(event)
         elif isinstance(event, Deliverable):
             await self._deliver(event)
         elif isinstance(event, ReceiptAccepted):
             await self._receipted_up_to(event)
         elif isinstance(event, Synced):
-            self.synced = True
             if not self._halted_out:  # nothing of a halted direction is sent (§4.8)
                 await self._resend(event.resend_after)
+            # After the envelopes they name, before any proposal of ours: a lost
+            # counter-signature, or a peer restored from an older copy (§4.10).
+            await self._checkpoints.resend(event.checkpoint)
+            self.synced = True
             loop = asyncio.get_running_loop()
             if not self._halted_out:
                 self._tasks.append(
@@ -449,6 +445,8 @@ class SessionRun:
                 _log, logging.WARNING, "peer broke delivery", peer=courier.peer, error=event.text
             )
             self._close(CloseReason.PROTOCOL_ERROR, event.text)
+        else:
+            assert_never(event)
 
     def _take_deliverables(self, first: Deliverable) -> tuple[list[Envelope], list[ChainHead]]:
         """``first`` and every Deliverable queued right behind it: one commit, one receipt."""

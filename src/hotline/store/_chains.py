@@ -569,19 +569,50 @@ class Chains:
         :func:`read_record`)."""
         return read_record(self._db, self._path, self._cipher, line_id, window)
 
-    def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> None:
+    def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> bool:
         """Store a checkpoint both stations signed (verified by the caller); once only.
+
+        Returns:
+            Whether the store holds it now: False when another checkpoint holds its number
+            (one the store keeps: the first is never replaced).
 
         Raises:
             StoreWriteError: the commit failed.
         """
         body = checkpoint.body
+        item = checkpoint.encode()
+        key = (body.line_id, int(body.proposer), body.number)
         with transaction(self._db, self._path):
-            self._db.execute(
+            cursor = self._db.execute(
                 "INSERT OR IGNORE INTO checkpoints (line_id, proposer, number, item,"
                 " stored_at_ms) VALUES (?, ?, ?, ?, ?)",
-                (body.line_id, int(body.proposer), body.number, checkpoint.encode(), now_ms),
+                (*key, item, now_ms),
             )
+            if cursor.rowcount:
+                return True
+            (held,) = self._db.execute(
+                "SELECT item FROM checkpoints WHERE line_id = ? AND proposer = ? AND number = ?",
+                key,
+            ).fetchone()
+        return bool(held == item)
+
+    def checkpoints_proposed(
+        self, line_id: bytes, proposer: Direction, *, above: int, limit: int
+    ) -> list[Checkpoint]:
+        """Return the stored checkpoints ``proposer`` numbered above ``above``, the first
+        ``limit`` in number order (what a proposer sends again, docs/protocol.md §4.10).
+
+        Raises:
+            StoreError: the store cannot be read.
+            StoreCorruptError: a stored checkpoint does not decode.
+        """
+        with transaction(self._db, self._path, write=False):
+            rows = self._db.execute(
+                "SELECT item FROM checkpoints WHERE line_id = ? AND proposer = ? AND number > ?"
+                " ORDER BY number LIMIT ?",
+                (line_id, int(proposer), above, limit),
+            ).fetchall()
+        return [decoded(Checkpoint.decode, item, "checkpoint") for (item,) in rows]
 
     def resume(self, line_id: bytes, direction: Direction | None = None) -> int:
         """Lift the halt of one direction of the line, or of both; the NACKs stay on record.
