@@ -224,10 +224,9 @@ CHECKPOINT_INTERVAL: Final = 10.0
 #: An operator's checkpoint (``hotline checkpoint``) waits this long for the peer to co-sign;
 #: a peer that declines answers nothing (docs/protocol.md §4.10), so the wait is bounded.
 CHECKPOINT_WAIT: Final = 10.0
-#: Checkpoints a proposer sends again per session, those the peer's SYNC says it lacks
-#: (docs/protocol.md §4.10): ~150 KiB before the session's messages; more wait for the next
-#: session. Normally there is one at most (a counter-signature lost with a session).
-MAX_CHECKPOINTS_RESENT: Final = 16
+#: Checkpoints a proposer reads from its store (and checks) per step when it sends again those
+#: the peer's SYNC says it lacks (docs/protocol.md §4.10): ~150 KiB of frames between reads.
+CHECKPOINT_RESEND_STEP: Final = 16
 #: Checkpoints a co-signer keeps waiting for their counter-signature: a later proposal that
 #: overtakes one being counter-signed does not void it.
 MAX_AWAITING_COUNTERSIGN: Final = 4

@@ -6,7 +6,6 @@ import dataclasses
 
 import pytest
 
-from hotline.constants import MAX_CHECKPOINTS_RESENT
 from hotline.delivery import (
     DELIVERY_FRAMES,
     CheckpointComplete,
@@ -229,19 +228,29 @@ def test_a_checkpoint_sent_again_is_taken_and_raises_the_replay_floor() -> None:
     assert isinstance(replayed, CheckpointDeclined) and "replayed" in replayed.reason
 
 
-def test_checkpoints_sent_again_come_in_ascending_order_above_our_sync_and_few() -> None:
+def test_checkpoints_sent_again_come_in_ascending_order_above_our_sync() -> None:
     held = hashes()
-    lost = [lost_checkpoint(held, n) for n in range(1, MAX_CHECKPOINTS_RESENT + 3)]
+    lost = [lost_checkpoint(held, n) for n in range(1, 5)]
     b = side(SECOND, held, last_theirs=1)  # our SYNC said we hold its number 1
-    assert resent(b, lost[2]) == lost[2]
-    for refused in (lost[0], lost[2], lost[1]):  # at our SYNC, again, and going back
-        declined = resent(b, refused)
-        assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
-    b = side(SECOND, held, last_theirs=1)
-    taken = [resent(b, checkpoint) for checkpoint in lost[1:]]
-    assert taken[:MAX_CHECKPOINTS_RESENT] == lost[1 : MAX_CHECKPOINTS_RESENT + 1]
-    (too_many,) = taken[MAX_CHECKPOINTS_RESENT:]  # one session takes at most that many
-    assert isinstance(too_many, CheckpointDeclined) and too_many.alarm == "record"
+    assert [resent(b, checkpoint) for checkpoint in lost[1:]] == lost[1:]
+    declined = resent(b, lost[2])  # going back
+    assert isinstance(declined, CheckpointDeclined) and "out of order" in declined.reason
+    declined = resent(side(SECOND, held, last_theirs=1), lost[0])  # what our SYNC said we hold
+    assert isinstance(declined, CheckpointDeclined) and "out of order" in declined.reason
+
+
+def test_after_a_refused_checkpoint_sent_again_the_session_takes_no_more() -> None:
+    """A forged one still costs its signature checks; the next costs nothing."""
+    held = hashes()
+    good = lost_checkpoint(held, 2)
+    forged = Checkpoint(good.body, (good.signatures[1], good.signatures[1]))
+    b = side(SECOND, held)
+    declined = resent(b, forged)
+    assert isinstance(declined, CheckpointDeclined) and "forged" in declined.reason
+    declined = resent(b, good)
+    assert isinstance(declined, CheckpointDeclined) and declined.alarm == "record"
+    assert "after a refused one" in declined.reason
+    assert resent(side(SECOND, held), good) == good  # the next session takes it
 
 
 def test_a_checkpoint_sent_again_without_both_signatures_is_refused() -> None:

@@ -200,7 +200,7 @@ def synced(store: Store, received: int = 0, **kwargs: Any) -> Exchange:
     """An exchange that took the peer's SYNC (``received`` = our envelope it holds last)."""
     exchange = make(store, **kwargs)
     exchange.frames_to_send()
-    assert exchange.receive(Sync(GENESIS, tip(OURS, received))) == [Synced(received)]
+    assert exchange.receive(Sync(GENESIS, tip(OURS, received))) == [Synced(received, 0)]
     return exchange
 
 
@@ -244,7 +244,7 @@ def test_a_fresh_line_syncs_from_genesis() -> None:
     exchange = make(Store())
 
     assert exchange.frames_to_send() == [Sync(GENESIS, GENESIS)]
-    assert exchange.receive(Sync(GENESIS, GENESIS)) == [Synced(0)]
+    assert exchange.receive(Sync(GENESIS, GENESIS)) == [Synced(0, 0)]
     assert exchange.synced
     assert exchange.frames_to_send() == []
 
@@ -293,7 +293,7 @@ def test_sync_at_our_tip_resends_nothing() -> None:
     exchange = make(Store(ours=3))
     exchange.frames_to_send()
 
-    assert exchange.receive(Sync(GENESIS, tip(OURS, 3))) == [Synced(3)]
+    assert exchange.receive(Sync(GENESIS, tip(OURS, 3))) == [Synced(3, 0)]
     assert exchange.synced
     assert exchange.frames_to_send() == []
 
@@ -302,7 +302,9 @@ def test_sync_at_our_tip_resends_nothing() -> None:
 def test_sync_below_our_tip_resends_after_it(received: int) -> None:
     exchange = make(Store(ours=3))
 
-    assert exchange.receive(Sync(THEIRS[0].header.ref, tip(OURS, received))) == [Synced(received)]
+    assert exchange.receive(Sync(THEIRS[0].header.ref, tip(OURS, received))) == [
+        Synced(received, 0)
+    ]
     assert exchange.synced
 
 
@@ -903,7 +905,7 @@ def test_a_fetch_is_answered_once_and_only_for_what_the_peer_lost() -> None:
     # The peer's SYNC says it holds its own chain up to #3; we stored its #1..#6.
     exchange = make(Store(ours=2, theirs=6))
     exchange.frames_to_send()
-    assert exchange.receive(Sync(tip(THEIRS, 3), tip(OURS, 2))) == [Synced(2)]
+    assert exchange.receive(Sync(tip(THEIRS, 3), tip(OURS, 2))) == [Synced(2, 0)]
     assert exchange.receive(Fetch(5)) == [ProtocolViolation("a FETCH from #5 it has no need of")]
     exchange = make(Store(ours=2, theirs=6))
     exchange.frames_to_send()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hotline.api import LineUnavailableError
-from hotline.constants import CLOCK_SKEW_BOUND_MS, MAX_CHECKPOINTS_RESENT
+from hotline.constants import CLOCK_SKEW_BOUND_MS
 from hotline.delivery import (
     CheckpointProposal,
     CheckpointResend,
@@ -27,7 +27,7 @@ from hotline.delivery import (
 from hotline.record import GENESIS, MAX_CHECKPOINT_NUMBER, Checkpoint, CheckpointBody, Direction
 from hotline.session import Frame
 from hotline.station._checkpointing import Checkpointing
-from hotline.store import StoreCorruptError, StoreError, StoreWriteError
+from hotline.store import StoreError, StoreWriteError
 from hotline.watch import AlarmKind
 from tests.record.helpers import FIRST, LINE_ID, SECOND
 
@@ -38,6 +38,8 @@ class Chains:
     def __init__(self) -> None:
         self.stored: list[Checkpoint] = []
         self.failure: StoreError | None = None
+        #: Stored items damaged on disk, by number.
+        self.damaged: dict[int, bytes] = {}
 
     def store_checkpoint(self, checkpoint: Checkpoint, *, now_ms: int) -> bool:
         if self.failure is not None:
@@ -45,13 +47,12 @@ class Chains:
         self.stored.append(checkpoint)
         return True
 
-    def checkpoints_proposed(
+    def checkpoint_items(
         self, line_id: bytes, proposer: Direction, *, above: int, limit: int
-    ) -> list[Checkpoint]:
-        if self.failure is not None:
-            raise self.failure
+    ) -> list[tuple[int, bytes]]:
         mine = [c for c in self.stored if c.body.proposer == proposer and c.body.number > above]
-        return sorted(mine, key=lambda c: c.body.number)[:limit]
+        mine.sort(key=lambda c: c.body.number)
+        return [(c.body.number, self.damaged.get(c.body.number, c.encode())) for c in mine[:limit]]
 
 
 class Courier:
@@ -223,24 +224,30 @@ def signed(proposer: Direction, number: int) -> Checkpoint:
 async def test_the_checkpoints_the_peers_sync_lacks_are_sent_again_in_order(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    checkpointing, courier, sent = make((30, 0))
-    courier.chains.stored = [signed(Direction.FIRST, n) for n in range(1, 31)]
-    courier.chains.stored.append(signed(Direction.SECOND, 40))  # the peer's: never sent back
+    checkpointing, courier, sent = make((40, 0))
+    courier.chains.stored = [signed(Direction.FIRST, n) for n in range(1, 41)]
+    courier.chains.stored.append(signed(Direction.SECOND, 50))  # the peer's: never sent back
     with caplog.at_level(logging.INFO, logger="hotline.delivery"):
-        assert await checkpointing.resend(3) == MAX_CHECKPOINTS_RESENT  # the rest: next session
+        assert await checkpointing.resend(3) == 37  # read and checked in three steps
     assert all(isinstance(frame, CheckpointResend) for frame in sent)
     numbers = [Checkpoint.decode(frame.item).body.number for frame in sent]  # type: ignore[attr-defined]
-    assert numbers == list(range(4, 4 + MAX_CHECKPOINTS_RESENT))
+    assert numbers == list(range(4, 41))
     assert "checkpoints sent again" in caplog.text
     sent.clear()
-    assert await checkpointing.resend(30) == 0 and sent == []  # a peer that lacks none
+    assert await checkpointing.resend(40) == 0 and sent == []  # a peer that lacks none
 
 
-async def test_a_stored_checkpoint_that_does_not_decode_raises_the_alarm_and_sends_none() -> None:
-    checkpointing, courier, sent = make((1, 0))
-    courier.chains.failure = StoreCorruptError("the store's checkpoint does not decode")
-    assert await checkpointing.resend(0) == 0 and sent == []
-    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD]
+async def test_a_damaged_stored_checkpoint_raises_the_alarm_and_the_others_still_go() -> None:
+    checkpointing, courier, sent = make((4, 0))
+    courier.chains.stored = [signed(Direction.FIRST, n) for n in range(1, 5)]
+    forged = courier.chains.stored[1]
+    courier.chains.damaged = {
+        2: Checkpoint(forged.body, (forged.signatures[1], forged.signatures[0])).encode(),
+        3: b"rot",
+    }
+    assert await checkpointing.resend(0) == 2
+    assert [Checkpoint.decode(f.item).body.number for f in sent] == [1, 4]  # type: ignore[attr-defined]
+    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD, AlarmKind.RECORD]
 
 
 async def test_a_checkpoint_the_peer_sends_again_is_stored_when_the_writer_takes_it() -> None:

@@ -20,6 +20,7 @@ from hotline.delivery import Envelopes, NackFrame, ReceiptFrame
 from hotline.identity import StationKeys
 from hotline.record import (
     CHAIN_HEAD_LEN,
+    CHECKPOINT_LEN,
     MAX_CHECKPOINT_NUMBER,
     ZERO_HASH,
     ChainRef,
@@ -358,4 +359,26 @@ def test_garbage_closes_the_session_and_halts_nothing(
     receipt = asyncio.run(honest())
     assert (receipt.seq, receipt.envelope_hash) == (1, envelope.hash)
     assert inbox(victim, "mallory") == ["honest at last"]
+    still_serving(victim, good)
+
+
+@pytest.mark.timeout(60)
+def test_a_checkpoint_frame_before_sync_ends_the_session(world: World) -> None:
+    """Every delivery frame follows the peer's SYNC (docs/protocol.md §4.2), checkpoint frames
+    too: one sent first is a protocol violation, and stores nothing."""
+    victim, good, hostile = attack_world(world)
+
+    async def attack() -> None:
+        async with hostile.session() as session:
+            session.send(RAW[0x19](bytes(CHECKPOINT_LEN)))
+            await session.ended()
+
+    asyncio.run(attack())
+    wait_until(
+        lambda: any("CheckpointResend before SYNC" in line for line in log_lines(victim, "peer")),
+        10,
+        "the victim refused the frame",
+    )
+    assert victim.checkpoints() == []
+    assert "ALARM" not in victim.log
     still_serving(victim, good)

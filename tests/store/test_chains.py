@@ -691,19 +691,17 @@ def test_checkpoints_are_stored_once_and_numbered_per_proposer(chains: Chains) -
     assert chains.store_checkpoint(fifth, now_ms=T0)  # again: held once
     # Another item under that number (signatures are randomised): the first stays.
     assert not chains.store_checkpoint(checkpoint(PEER_DIRECTION, 5), now_ms=T0)
-    assert [
-        c.encode() for c in chains.checkpoints_proposed(LINE, PEER_DIRECTION, above=4, limit=9)
-    ] == [fifth.encode()]
+    assert chains.checkpoint_items(LINE, PEER_DIRECTION, above=4, limit=9) == [(5, fifth.encode())]
     assert chains.book(LINE, OWN_DIRECTION).checkpoints == (2, 5)
     assert chains.book(LINE, PEER_DIRECTION).checkpoints == (5, 2)
     # What a proposer sends again: its own, above a number, in order, a step at a time.
     chains.store_checkpoint(checkpoint(OWN_DIRECTION, 4), now_ms=T0)
     numbers = [
-        [c.body.number for c in chains.checkpoints_proposed(LINE, proposer, above=n, limit=2)]
+        [number for number, _ in chains.checkpoint_items(LINE, proposer, above=n, limit=2)]
         for proposer, n in ((OWN_DIRECTION, 0), (OWN_DIRECTION, 1), (PEER_DIRECTION, 0))
     ]
     assert numbers == [[1, 2], [2, 4], [5]]
-    assert chains.checkpoints_proposed(LINE, OWN_DIRECTION, above=4, limit=2) == []
+    assert chains.checkpoint_items(LINE, OWN_DIRECTION, above=4, limit=2) == []
 
 
 def test_an_export_takes_the_checkpoints_proposed_in_its_window_and_those_bracketing_it(

@@ -19,13 +19,15 @@ Rules:
 3. At most one proposal of ours waits for its co-signature; a new proposal replaces it.
 4. A checkpoint the peer sends again (CK_RESEND: its counter-signature was lost with a
    session) must number above the last one it sent again in this session, starting from what
-   our SYNC said we stored, and at most ``MAX_CHECKPOINTS_RESENT`` come in a session; it must
-   name this line and the peer as proposer, and both signatures must verify (ours too: we
-   co-signed it). Any failure raises the record alarm. Its heads are checked when the writer
-   reaches it (:meth:`Checkpoints.take_resent`), once the envelopes that came before it are
-   stored: ours first, then the peer's; a head we do not hold is declined quietly (the next
-   session sends it again), another hash raises the record alarm. One taken raises the floor
-   of proposals to at least its number.
+   our SYNC said we stored; it must name this line and the peer as proposer, and both
+   signatures must verify (ours too: we co-signed it). Any failure raises the record alarm,
+   and every later CK_RESEND of the session is refused unchecked: an honest peer sends only
+   good ones, so the signature checks a peer can make us run stay bounded by the checkpoints
+   we co-signed. Its heads are checked when the writer reaches it
+   (:meth:`Checkpoints.take_resent`), once the envelopes that came before it are stored: ours
+   first, then the peer's; a head we do not hold is declined quietly (the next session sends
+   it again), another hash raises the record alarm. One taken raises the floor of proposals
+   to at least its number.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from hotline.constants import MAX_AWAITING_COUNTERSIGN, MAX_CHECKPOINTS_RESENT
+from hotline.constants import MAX_AWAITING_COUNTERSIGN
 from hotline.record import (
     GENESIS,
     ChainRef,
@@ -124,7 +126,7 @@ class Checkpoints:
         "_own_keys",
         "_peer_keys",
         "_proposal",
-        "_resent",
+        "_resend_refused",
         "_resent_above",
         "_skew_bound_ms",
         "_stored",
@@ -151,9 +153,9 @@ class Checkpoints:
         self._proposal: CheckpointBody | None = None
         #: Peer proposals we co-signed, waiting for the counter-signature: number -> signed body.
         self._awaiting: dict[int, tuple[CheckpointBody, HybridSignature]] = {}
-        #: Checkpoints the peer sent again in this session, and the number they must exceed.
-        self._resent = 0
+        #: The number a checkpoint the peer sends again must exceed, and whether one was refused.
         self._resent_above = last_theirs
+        self._resend_refused = False
 
     def __repr__(self) -> str:
         return f"Checkpoints({self._direction.name}, proposal={self._proposal is not None})"
@@ -221,6 +223,13 @@ class Checkpoints:
         return CosignWanted(body.cosigned(now_ms))
 
     def _take_resend(self, frame: CheckpointResend) -> CheckpointEvent:
+        if self._resend_refused:
+            return CheckpointDeclined("a checkpoint sent again after a refused one", "record")
+        event = self._check_resend(frame)
+        self._resend_refused = isinstance(event, CheckpointDeclined)
+        return event
+
+    def _check_resend(self, frame: CheckpointResend) -> CheckpointEvent:
         try:
             checkpoint = Checkpoint.decode(frame.item)
         except RecordError as exc:
@@ -234,13 +243,11 @@ class Checkpoints:
             return CheckpointDeclined(
                 "a checkpoint sent again for another line or proposer", "record"
             )
-        if body.number <= self._resent_above or self._resent >= MAX_CHECKPOINTS_RESENT:
-            return CheckpointDeclined(
-                f"checkpoint {body.number} sent again out of order or too often", "record"
-            )
-        self._resent, self._resent_above = self._resent + 1, body.number
+        if body.number <= self._resent_above:
+            return CheckpointDeclined(f"checkpoint {body.number} sent again out of order", "record")
         if not checkpoint.verify(self._ordered(self._own_keys, self._peer_keys)):
             return CheckpointDeclined(f"checkpoint {body.number} sent again is forged", "record")
+        self._resent_above = body.number
         return CheckpointResent(checkpoint)
 
     def take_resent(self, checkpoint: Checkpoint) -> Checkpoint | CheckpointDeclined:

@@ -25,10 +25,10 @@ from hotline.record import (
 class Synced:
     """The peer's SYNC arrived and the two stores agree: resend after ``resend_after`` (the
     peer's ``received``), then the checkpoints we proposed above ``checkpoint`` (the peer's
-    SYNC ``checkpoint``, §4.10), then sequence (§4.3 c)."""
+    SYNC ``checkpoint``, §4.10), then sequence (§4.3 case 3)."""
 
     resend_after: int
-    checkpoint: int = 0
+    checkpoint: int
 
 
 @dataclass(frozen=True, slots=True)

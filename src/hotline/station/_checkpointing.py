@@ -17,10 +17,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future
-from typing import Final, Protocol, assert_never
+from dataclasses import dataclass
+from typing import Final, Protocol, TypeVar, assert_never
 
 from hotline.api import LineUnavailableError
-from hotline.constants import CHECKPOINT_INTERVAL, CLOCK_SKEW_BOUND_MS, MAX_CHECKPOINTS_RESENT
+from hotline.constants import CHECKPOINT_INTERVAL, CHECKPOINT_RESEND_STEP, CLOCK_SKEW_BOUND_MS
 from hotline.delivery import (
     CheckpointComplete,
     CheckpointCosign,
@@ -35,15 +36,23 @@ from hotline.delivery import (
     CountersignWanted,
 )
 from hotline.logfmt import log_event
-from hotline.record import MAX_CHECKPOINT_NUMBER, ChainRef, Checkpoint, Direction, Signer
+from hotline.record import (
+    MAX_CHECKPOINT_NUMBER,
+    ChainRef,
+    Checkpoint,
+    Direction,
+    RecordError,
+    Signer,
+)
 from hotline.session import Frame
 from hotline.signatures import HybridSignature, VerifyKeys
-from hotline.store import Chains, StoreCorruptError
+from hotline.store import Chains
 from hotline.watch import AlarmKind
 
 from ._crashpoints import crashpoint
 
 _log = logging.getLogger("hotline.delivery")
+_K = TypeVar("_K")
 
 #: The frames this adapter takes.
 CHECKPOINT_FRAMES: Final = (
@@ -184,44 +193,53 @@ class Checkpointing:
         """The peer's SYNC says it stored our proposals up to ``stored_by_peer``: number the
         next one above it (never lower). A store restored from an older copy would otherwise
         propose numbers the peer took already, and the peer declines a replayed number with
-        the record alarm (docs/protocol.md §4.10). :meth:`resend` sends those above it."""
+        the record alarm (docs/protocol.md §4.10)."""
         self._next = max(self._next, stored_by_peer + 1)
-        self._stored_by_peer = stored_by_peer
 
     async def resend(self, stored_by_peer: int) -> int:
-        """Send again, in number order, the first ``MAX_CHECKPOINTS_RESENT`` checkpoints we
-        proposed and stored above ``stored_by_peer`` (the peer's SYNC): the peer lacks them.
-        Only a counter-signature lost with a session (or a peer restored from an older copy of
-        its store) leaves any; the peer stores each once both signatures and its own record
-        agree (§4.10). Return how many were sent. A stored checkpoint that does not decode
-        raises the record alarm and sends none: the session goes on without them.
+        """Send again, in number order, every checkpoint we proposed and stored above
+        ``stored_by_peer`` (the peer's SYNC): the peer lacks them. Only a counter-signature
+        lost with a session (or a peer restored from an older copy of its store) leaves any;
+        the peer stores each once both signatures and its own record agree (§4.10). Each is
+        checked in the store's thread before it goes: one that does not decode or verify is
+        damage in our store, raises the record alarm and is skipped. Return how many were sent.
         """
         courier = self._courier
-        line_id, direction = courier.line_id, courier.direction
-        try:
-            found = await courier.call(
-                lambda chains: chains.checkpoints_proposed(
-                    line_id, direction, above=stored_by_peer, limit=MAX_CHECKPOINTS_RESENT
+        job = functools.partial(
+            _resendable,
+            line_id=courier.line_id,
+            proposer=courier.direction,
+            keys=_in_direction_order(courier.direction, courier.own_keys, courier.peer_keys),
+        )
+        above, sent = stored_by_peer, 0
+        while True:
+            found = await courier.call(functools.partial(job, above=above))
+            assert isinstance(found, _Resendable)
+            for number, damage in found.damaged:
+                log_event(
+                    _log,
+                    logging.ERROR,
+                    "ALARM stored checkpoint damaged; not sent again",
+                    peer=self.peer,
+                    number=number,
+                    error=damage,
                 )
-            )
-        except StoreCorruptError as exc:
-            log_event(
-                _log, logging.ERROR, "ALARM checkpoints not sent again", peer=self.peer, error=exc
-            )
-            courier.alarm(AlarmKind.RECORD, f"checkpoints not sent again: {exc}")
-            return 0
-        assert isinstance(found, list)
-        await self._send_paced([CheckpointResend(checkpoint.encode()) for checkpoint in found])
-        if found:
+                courier.alarm(AlarmKind.RECORD, f"stored checkpoint {number} is damaged: {damage}")
+            await self._send_paced([CheckpointResend(c.encode()) for c in found.checkpoints])
+            sent += len(found.checkpoints)
+            if found.last is None:
+                break
+            above = found.last
+        if sent:
             log_event(
                 _log,
                 logging.INFO,
                 "checkpoints sent again",
                 peer=self.peer,
                 after=stored_by_peer,
-                count=len(found),
+                count=sent,
             )
-        return len(found)
+        return sent
 
     def _propose(self, heads: tuple[ChainRef, ChainRef]) -> int | None:
         """Send the next proposal; return its number, or None when none is left."""
@@ -255,7 +273,8 @@ class Checkpointing:
         elif isinstance(event, CountersignWanted):
             ours = await self._sign(event.body.sign)
             checkpoint, frame = self._steps.countersign(event.body, event.theirs, ours)
-            await self._store(checkpoint)
+            if not await self._store(checkpoint):  # another holds its number: alarmed
+                return
             crashpoint("checkpoint.after_commit")
             self._fixed = checkpoint.body.heads
             self._send([frame])
@@ -355,3 +374,47 @@ class Checkpointing:
             number=body.number,
             heads=f"{body.heads[0].seq}/{body.heads[1].seq}",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Resendable:
+    """One step of a resend: the checkpoints to send, the damaged ones (number, why), and the
+    last number read (None: the store holds no more)."""
+
+    checkpoints: list[Checkpoint]
+    damaged: list[tuple[int, str]]
+    last: int | None
+
+
+def _in_direction_order(direction: Direction, ours: _K, theirs: _K) -> tuple[_K, _K]:
+    return (ours, theirs) if direction is Direction.FIRST else (theirs, ours)
+
+
+def _resendable(
+    chains: Chains,
+    *,
+    line_id: bytes,
+    proposer: Direction,
+    keys: tuple[VerifyKeys, VerifyKeys],
+    above: int,
+) -> _Resendable:
+    """Read the next step of our stored checkpoints above ``above``, each decoded and its two
+    signatures checked (in the store's thread: four signature checks each)."""
+    rows = chains.checkpoint_items(line_id, proposer, above=above, limit=CHECKPOINT_RESEND_STEP)
+    good: list[Checkpoint] = []
+    damaged: list[tuple[int, str]] = []
+    for number, item in rows:
+        try:
+            checkpoint = Checkpoint.decode(item)
+        except RecordError as exc:
+            damaged.append((number, f"it does not decode: {exc}"))
+            continue
+        body = checkpoint.body
+        if (body.line_id, body.proposer, body.number) != (line_id, proposer, number):
+            damaged.append((number, "it is another checkpoint's"))
+        elif not checkpoint.verify(keys):
+            damaged.append((number, "its signatures do not verify"))
+        else:
+            good.append(checkpoint)
+    last = rows[-1][0] if len(rows) == CHECKPOINT_RESEND_STEP else None
+    return _Resendable(good, damaged, last)

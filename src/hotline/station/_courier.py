@@ -121,8 +121,12 @@ class Courier:
                 logs why: its clock or its record disagrees).
         """
         run = self._run
-        if run is None or not run.synced:
+        if run is None:
             raise LineUnavailableError(f"the line to {self.peer} is not up")
+        if not run.synced:  # resends still going out, a recovery, or stores that disagree
+            raise LineUnavailableError(
+                f"the line to {self.peer} is up but not synced yet (see hotline status)"
+            )
         try:
             return await asyncio.wait_for(run.propose_checkpoint(), timeout)
         except TimeoutError:

@@ -558,7 +558,7 @@ class SessionRun:
             log_event(_log, logging.INFO, "receipted", peer=courier.peer, seq=receipt.seq)
 
     async def _resend(self, after: int) -> None:
-        """Send our envelopes the peer does not hold yet, head group by head group (§4.3 c)."""
+        """Send our envelopes the peer does not hold yet, head group by head group (§4.3 case 3)."""
         courier = self.courier
         resent = self._own_tip.seq - after
         while after < self._own_tip.seq:

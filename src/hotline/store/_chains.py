@@ -596,23 +596,23 @@ class Chains:
             ).fetchone()
         return bool(held == item)
 
-    def checkpoints_proposed(
+    def checkpoint_items(
         self, line_id: bytes, proposer: Direction, *, above: int, limit: int
-    ) -> list[Checkpoint]:
-        """Return the stored checkpoints ``proposer`` numbered above ``above``, the first
-        ``limit`` in number order (what a proposer sends again, docs/protocol.md §4.10).
+    ) -> list[tuple[int, bytes]]:
+        """Return ``(number, item)`` of the stored checkpoints ``proposer`` numbered above
+        ``above``, the first ``limit`` in number order, undecoded: what a proposer checks and
+        sends again, one by one (docs/protocol.md §4.10).
 
         Raises:
             StoreError: the store cannot be read.
-            StoreCorruptError: a stored checkpoint does not decode.
         """
         with transaction(self._db, self._path, write=False):
             rows = self._db.execute(
-                "SELECT item FROM checkpoints WHERE line_id = ? AND proposer = ? AND number > ?"
-                " ORDER BY number LIMIT ?",
+                "SELECT number, item FROM checkpoints WHERE line_id = ? AND proposer = ?"
+                " AND number > ? ORDER BY number LIMIT ?",
                 (line_id, int(proposer), above, limit),
             ).fetchall()
-        return [decoded(Checkpoint.decode, item, "checkpoint") for (item,) in rows]
+        return [(number, bytes(item)) for number, item in rows]
 
     def resume(self, line_id: bytes, direction: Direction | None = None) -> int:
         """Lift the halt of one direction of the line, or of both; the NACKs stay on record.
