@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .stations import Station, World, fast, stop_all, wait_until
+from hotline.station import CRASH_EXIT_STATUS
+
+from .stations import Station, World, fast, hotline, stop_all, wait_until
 
 
 def delivered(receiver: Station, sender: Station, count: int) -> bool:
@@ -99,5 +101,47 @@ def test_a_restored_station_numbers_its_checkpoints_after_those_the_peer_stored(
     wait_until(lambda: " synced " in a.logs[-1].read_text(), 20, "synced after the recovery")
     checkpoint = a.client().checkpoint("moscow")
     assert (checkpoint.number, checkpoint.sent) == (4, 2)
+    assert "ALARM" not in a.log + b.log
+    stop_all(a, b)
+
+
+@pytest.mark.timeout(120)
+def test_a_restored_co_signer_gets_a_lost_checkpoint_back_after_the_envelope_it_names(
+    world: World,
+) -> None:
+    """moscow comes back from a copy older than jerusalem's last message, and never read the
+    counter-signature of the checkpoint over it: jerusalem sends the message again, then the
+    checkpoint, which moscow takes once it holds that message (docs/protocol.md §4.10)."""
+    a, b = world.station("jerusalem"), world.station("moscow")
+    world.pair(a, b)
+    for station in (a, b):
+        station.configure(fast(backoff_max=0.5))  # the timer proposes every 10 s
+        station.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up")
+    a.client().send("moscow", "before the backup")
+    wait_until(lambda: delivered(b, a, 1), 20, "delivered")
+    stop_all(b)
+    back_up(b, world.root / "backup")
+    b.serve()
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up again")
+    a.client().send("moscow", "after the backup")
+    wait_until(lambda: delivered(b, a, 2), 20, "delivered after the backup")
+    stop_all(a)
+    a.serve(HOTLINE_CRASHPOINT="checkpoint.after_commit")
+    wait_until(lambda: a.state("moscow") == "up", 20, "line up with the crash point armed")
+    assert hotline("--home", a.home, "checkpoint", "moscow", check=False).returncode != 0
+    assert a.wait(20) == CRASH_EXIT_STATUS, a.log
+    (lost,) = a.checkpoints()  # over jerusalem's #2: moscow never stored it
+    assert lost.body.heads[lost.body.proposer].seq == 2 and not b.checkpoints()
+    stop_all(b)
+    restore(b, world.root / "backup")  # moscow holds jerusalem's #1 only
+    b.serve()
+    a.serve()
+    wait_until(
+        lambda: [c.encode() for c in b.checkpoints()] == [lost.encode()],
+        30,
+        "moscow stores the lost checkpoint",
+    )
+    assert [m.text for m in b.client().inbox()] == ["before the backup", "after the backup"]
     assert "ALARM" not in a.log + b.log
     stop_all(a, b)

@@ -399,12 +399,21 @@ class SessionRun:
         elif isinstance(event, ReceiptAccepted):
             await self._receipted_up_to(event)
         elif isinstance(event, Synced):
+            resent = 0
             if not self._halted_out:  # nothing of a halted direction is sent (§4.8)
-                await self._resend(event.resend_after)
+                resent = await self._resend(event.resend_after)
             # After the envelopes they name, before any proposal of ours: a lost
             # counter-signature, or a peer restored from an older copy (§4.10).
-            await self._checkpoints.resend(event.checkpoint)
+            checkpoints = await self._checkpoints.resend(event.checkpoint)
             self.synced = True
+            log_event(
+                _log,
+                logging.INFO,
+                "synced",
+                peer=courier.peer,
+                resent=resent,
+                checkpoints=checkpoints,
+            )
             loop = asyncio.get_running_loop()
             if not self._halted_out:
                 self._tasks.append(
@@ -557,8 +566,9 @@ class SessionRun:
         if ids:
             log_event(_log, logging.INFO, "receipted", peer=courier.peer, seq=receipt.seq)
 
-    async def _resend(self, after: int) -> None:
-        """Send our envelopes the peer does not hold yet, head group by head group (§4.3 case 3)."""
+    async def _resend(self, after: int) -> int:
+        """Send our envelopes the peer does not hold yet, head group by head group (§4.3 case
+        3); return how many."""
         courier = self.courier
         resent = self._own_tip.seq - after
         while after < self._own_tip.seq:
@@ -567,7 +577,7 @@ class SessionRun:
                 break
             await self._send_groups(groups)
             after = groups[-1][1].seq
-        log_event(_log, logging.INFO, "synced", peer=courier.peer, resent=resent)
+        return resent
 
     async def _answer_fetch(self, from_seq: int) -> None:
         """Give the peer back its own envelopes we hold (§4.6)."""
