@@ -216,15 +216,13 @@ class Checkpointing:
             found = await courier.call(functools.partial(job, above=above))
             assert isinstance(found, _Resendable)
             for number, damage in found.damaged:
-                log_event(
-                    _log,
-                    logging.ERROR,
-                    "ALARM stored checkpoint damaged; not sent again",
-                    peer=self.peer,
+                self._alarm(
+                    AlarmKind.RECORD,
+                    f"stored checkpoint {number} is damaged: {damage}",
+                    "stored checkpoint damaged; not sent again",
                     number=number,
                     error=damage,
                 )
-                courier.alarm(AlarmKind.RECORD, f"stored checkpoint {number} is damaged: {damage}")
             await self._send_paced([CheckpointResend(c.encode()) for c in found.checkpoints])
             sent += len(found.checkpoints)
             if found.last is None:
@@ -249,16 +247,11 @@ class Checkpointing:
             # the last number does. Refuse once a session, loudly; never send a bad number.
             if not self._exhausted:
                 self._exhausted = True
-                log_event(
-                    _log,
-                    logging.ERROR,
-                    "ALARM checkpoint numbers used up",
-                    peer=self.peer,
-                    last=MAX_CHECKPOINT_NUMBER,
-                )
-                self._courier.alarm(
+                self._alarm(
                     AlarmKind.RECORD,
                     f"no checkpoint number is left: number {MAX_CHECKPOINT_NUMBER} is taken",
+                    "checkpoint numbers used up",
+                    last=MAX_CHECKPOINT_NUMBER,
                 )
             return None
         self._send([self._steps.propose(number, heads, _now_ms())])
@@ -301,21 +294,20 @@ class Checkpointing:
             assert_never(event)
 
     def _declined(self, event: CheckpointDeclined) -> None:
-        courier = self._courier
         if event.alarm is None:
-            log_event(
-                _log, logging.DEBUG, "checkpoint declined", peer=courier.peer, why=event.reason
-            )
+            log_event(_log, logging.DEBUG, "checkpoint declined", peer=self.peer, why=event.reason)
             return
-        log_event(
-            _log,
-            logging.ERROR,
-            f"ALARM checkpoint declined: the {event.alarm}s disagree",
-            peer=courier.peer,
+        self._alarm(
+            AlarmKind.CLOCK_SKEW if event.alarm == "clock" else AlarmKind.RECORD,
+            f"checkpoint declined: {event.reason}",
+            f"checkpoint declined: the {event.alarm}s disagree",
             why=event.reason,
         )
-        kind = AlarmKind.CLOCK_SKEW if event.alarm == "clock" else AlarmKind.RECORD
-        courier.alarm(kind, f"checkpoint declined: {event.reason}")
+
+    def _alarm(self, kind: AlarmKind, text: str, log: str, **fields: object) -> None:
+        """Raise ``kind`` about the line with ``text``; log ``ALARM <log>`` with ``fields``."""
+        log_event(_log, logging.ERROR, f"ALARM {log}", peer=self.peer, **fields)
+        self._courier.alarm(kind, text)
 
     async def _sign(self, sign: Callable[[Signer], HybridSignature]) -> HybridSignature:
         signer = self._courier.signer
@@ -352,17 +344,12 @@ class Checkpointing:
         if not stored.result():
             # Both signed another checkpoint with this number: the peer withheld a
             # counter-signature, then had the number co-signed again over other heads.
-            log_event(
-                _log,
-                logging.ERROR,
-                "ALARM checkpoint not stored: another one holds its number",
-                peer=self.peer,
-                proposer=body.proposer.name,
-                number=body.number,
-            )
-            self._courier.alarm(
+            self._alarm(
                 AlarmKind.RECORD,
                 f"two checkpoints numbered {body.number} by {body.proposer.name} were signed",
+                "checkpoint not stored: another one holds its number",
+                proposer=body.proposer.name,
+                number=body.number,
             )
             return
         log_event(
