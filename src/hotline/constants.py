@@ -224,8 +224,9 @@ CHECKPOINT_INTERVAL: Final = 10.0
 #: An operator's checkpoint (``hotline checkpoint``) waits this long for the peer to co-sign;
 #: a peer that declines answers nothing (docs/protocol.md §4.10), so the wait is bounded.
 CHECKPOINT_WAIT: Final = 10.0
-#: Checkpoints a proposer reads from its store (and checks) per step when it sends again those
-#: the peer's SYNC says it lacks (docs/protocol.md §4.10): ~150 KiB of frames between reads.
+#: Checkpoints a proposer sends again per step, of those the peer's SYNC says it lacks
+#: (docs/protocol.md §4.10): one step at session start (~150 KiB before the session's
+#: messages), then one per checkpoint interval in place of a proposal while more wait.
 CHECKPOINT_RESEND_STEP: Final = 16
 #: Checkpoints a co-signer keeps waiting for their counter-signature: a later proposal that
 #: overtakes one being counter-signed does not void it.

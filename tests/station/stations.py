@@ -30,6 +30,7 @@ from hotline.cli import main
 from hotline.identity import Card
 from hotline.record import Checkpoint
 from hotline.signatures import VerifyKeys
+from hotline.station import CRASH_EXIT_STATUS
 
 PASSPHRASE = "a teletype on each end"
 HOTLINE = [sys.executable, "-m", "hotline.cli"]
@@ -244,6 +245,18 @@ def fast(ping_interval: float = 0.25, ping_timeout: float = 1.5, backoff_max: fl
         f"[line]\nping_interval_s = {ping_interval}\nping_timeout_s = {ping_timeout}\n"
         f"dial_backoff_max_s = {backoff_max}\n"
     )
+
+
+def checkpoint_until_it_crashes(station: Station, peer: str, timeout: float = 20.0) -> None:
+    """Ask ``station`` for a checkpoint with ``peer`` until its armed crash point kills it (a
+    line just up may not be synced yet: that answer is asked again), and check it died there."""
+    assert station.process is not None
+    deadline = time.monotonic() + timeout
+    while station.process.poll() is None:
+        assert time.monotonic() < deadline, f"the crash point was not reached\n{station.log}"
+        hotline("--home", station.home, "checkpoint", peer, check=False)
+        time.sleep(0.1)
+    assert station.process.returncode == CRASH_EXIT_STATUS, station.log
 
 
 def dial(peer: str, port: int) -> str:

@@ -6,6 +6,7 @@ claims), and that a checkpoint the peer counter-signed is stored even if the ses
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from hotline.api import LineUnavailableError
-from hotline.constants import CLOCK_SKEW_BOUND_MS
+from hotline.constants import CHECKPOINT_RESEND_STEP, CLOCK_SKEW_BOUND_MS
 from hotline.delivery import (
     CheckpointProposal,
     CheckpointResend,
@@ -98,7 +99,9 @@ class Courier:
         self.alarms.append((kind, text))
 
 
-def make(numbers: tuple[int, int]) -> tuple[Checkpointing, Courier, list[Frame]]:
+def make(
+    numbers: tuple[int, int], interval: float = 10.0
+) -> tuple[Checkpointing, Courier, list[Frame]]:
     courier, sent = Courier(), []
 
     async def send_paced(frames: Iterable[Frame]) -> None:
@@ -111,6 +114,7 @@ def make(numbers: tuple[int, int]) -> tuple[Checkpointing, Courier, list[Frame]]
         heads=lambda: (GENESIS, GENESIS),
         rtt_ms=lambda: 0,
         numbers=numbers,
+        interval=interval,
     )
     return checkpointing, courier, sent
 
@@ -221,33 +225,52 @@ def signed(proposer: Direction, number: int) -> Checkpoint:
     return Checkpoint(body, (body.sign(FIRST.keys), body.sign(SECOND.keys)))
 
 
-async def test_the_checkpoints_the_peers_sync_lacks_are_sent_again_in_order(
+async def test_the_checkpoints_the_peers_sync_lacks_are_sent_again_before_any_proposal(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    checkpointing, courier, sent = make((40, 0))
+    """One step at session start; then, while more wait, one step per interval in place of a
+    proposal, which would leave them below the peer's highest number for good."""
+    checkpointing, courier, sent = make((40, 0), interval=0.01)
     courier.chains.stored = [signed(Direction.FIRST, n) for n in range(1, 41)]
     courier.chains.stored.append(signed(Direction.SECOND, 50))  # the peer's: never sent back
     with caplog.at_level(logging.INFO, logger="hotline.delivery"):
-        assert await checkpointing.resend(3) == 37  # read and checked in three steps
-    assert all(isinstance(frame, CheckpointResend) for frame in sent)
-    numbers = [Checkpoint.decode(frame.item).body.number for frame in sent]  # type: ignore[attr-defined]
-    assert numbers == list(range(4, 41))
+        assert await checkpointing.resend(3) == CHECKPOINT_RESEND_STEP
     assert "checkpoints sent again" in caplog.text
-    sent.clear()
-    assert await checkpointing.resend(40) == 0 and sent == []  # a peer that lacks none
+    timer = asyncio.get_running_loop().create_task(checkpointing.propose_while_moving())
+    try:
+        async with asyncio.timeout(5):
+            while not proposed(sent):
+                await asyncio.sleep(0.01)
+    finally:
+        timer.cancel()
+    resent = [frame for frame in sent if isinstance(frame, CheckpointResend)]
+    assert [Checkpoint.decode(frame.item).body.number for frame in resent] == list(range(4, 41))
+    assert sent.index(resent[-1]) < len(sent) - 1  # the proposal came after the last of them
+    assert proposed(sent) == [41]
+
+
+async def test_a_peer_that_lacks_none_gets_none() -> None:
+    checkpointing, courier, sent = make((2, 0))
+    courier.chains.stored = [signed(Direction.FIRST, n) for n in (1, 2)]
+    assert await checkpointing.resend(2) == 0 and sent == []
 
 
 async def test_a_damaged_stored_checkpoint_raises_the_alarm_and_the_others_still_go() -> None:
-    checkpointing, courier, sent = make((4, 0))
-    courier.chains.stored = [signed(Direction.FIRST, n) for n in range(1, 5)]
-    forged = courier.chains.stored[1]
+    checkpointing, courier, sent = make((6, 0))
+    courier.chains.stored = [signed(Direction.FIRST, n) for n in range(1, 7)]
+    second = courier.chains.stored[1]
+    uncosigned = dataclasses.replace(second.body, cosigned_at_ms=0)
     courier.chains.damaged = {
-        2: Checkpoint(forged.body, (forged.signatures[1], forged.signatures[0])).encode(),
+        2: Checkpoint(second.body, (second.signatures[1], second.signatures[0])).encode(),
         3: b"rot",
+        4: courier.chains.stored[4].encode(),  # number 5's item in row 4
+        5: Checkpoint(
+            uncosigned, (uncosigned.sign(FIRST.keys), uncosigned.sign(SECOND.keys))
+        ).encode(),
     }
     assert await checkpointing.resend(0) == 2
-    assert [Checkpoint.decode(f.item).body.number for f in sent] == [1, 4]  # type: ignore[attr-defined]
-    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD, AlarmKind.RECORD]
+    assert [Checkpoint.decode(f.item).body.number for f in sent] == [1, 6]  # type: ignore[attr-defined]
+    assert [kind for kind, _ in courier.alarms] == [AlarmKind.RECORD] * 4
 
 
 async def test_a_checkpoint_the_peer_sends_again_is_stored_when_the_writer_takes_it() -> None:

@@ -21,7 +21,7 @@ Rules:
    session) must number above the last one it sent again in this session, starting from what
    our SYNC said we stored; it must name this line and the peer as proposer, and both
    signatures must verify (ours too: we co-signed it). Any failure raises the record alarm,
-   and every later CK_RESEND of the session is refused unchecked: an honest peer sends only
+   and every later CK_RESEND of the session is ignored unchecked: an honest peer sends only
    good ones, so the signature checks a peer can make us run stay bounded by the checkpoints
    we co-signed. Its heads are checked when the writer reaches it
    (:meth:`Checkpoints.take_resent`), once the envelopes that came before it are stored: ours
@@ -223,8 +223,8 @@ class Checkpoints:
         return CosignWanted(body.cosigned(now_ms))
 
     def _take_resend(self, frame: CheckpointResend) -> CheckpointEvent:
-        if self._resend_refused:
-            return CheckpointDeclined("a checkpoint sent again after a refused one", "record")
+        if self._resend_refused:  # the refusal raised the alarm; the rest are ignored
+            return CheckpointDeclined("a checkpoint sent again after a refused one", None)
         event = self._check_resend(frame)
         self._resend_refused = isinstance(event, CheckpointDeclined)
         return event

@@ -125,6 +125,8 @@ class Checkpointing:
         self._rtt_ms = rtt_ms
         self._interval = interval
         self._next = numbers[0] + 1
+        #: The last checkpoint sent again while more may wait (None: none wait).
+        self._backlog: int | None = None
         self._exhausted = False
         #: Counter-signed checkpoints being stored, in arrival order (see :meth:`receive`).
         self._storing: collections.deque[asyncio.Future[object]] = collections.deque()
@@ -155,9 +157,14 @@ class Checkpointing:
         return events
 
     async def propose_while_moving(self) -> None:
-        """Every interval, propose a checkpoint if either direction moved since the last."""
+        """Every interval, propose a checkpoint if either direction moved since the last; but
+        while older checkpoints the peer lacks wait to be sent again, send the next step of
+        them instead."""
         while True:
             await asyncio.sleep(self._interval)
+            if self._backlog is not None:
+                await self._resend_step(self._backlog)
+                continue
             heads = self._heads()
             if heads != self._fixed:
                 self._propose(heads)
@@ -197,47 +204,51 @@ class Checkpointing:
         self._next = max(self._next, stored_by_peer + 1)
 
     async def resend(self, stored_by_peer: int) -> int:
-        """Send again, in number order, every checkpoint we proposed and stored above
-        ``stored_by_peer`` (the peer's SYNC): the peer lacks them. Only a counter-signature
-        lost with a session (or a peer restored from an older copy of its store) leaves any;
-        the peer stores each once both signatures and its own record agree (§4.10). Each is
-        checked in the store's thread before it goes: one that does not decode or verify is
-        damage in our store, raises the record alarm and is skipped. Return how many were sent.
-        """
+        """Send again the first ``CHECKPOINT_RESEND_STEP`` checkpoints we proposed and stored
+        above ``stored_by_peer`` (the peer's SYNC): the peer lacks them. Only a
+        counter-signature lost with a session (or a peer restored from an older copy of its
+        store) leaves any. If more wait, :meth:`propose_while_moving` sends the next step in
+        place of each proposal until none do: a proposal first would leave them below the
+        peer's highest number, which SYNC cannot ask for again (§4.10). Return how many were
+        sent."""
+        return await self._resend_step(stored_by_peer)
+
+    async def _resend_step(self, above: int) -> int:
+        """Send our next stored checkpoints above ``above``, in number order, each checked in
+        the store's thread first: one that fails is damage in our store, raises the record
+        alarm and is skipped."""
         courier = self._courier
-        job = functools.partial(
-            _resendable,
-            line_id=courier.line_id,
-            proposer=courier.direction,
-            keys=_in_direction_order(courier.direction, courier.own_keys, courier.peer_keys),
+        found = await courier.call(
+            functools.partial(
+                _resendable,
+                line_id=courier.line_id,
+                proposer=courier.direction,
+                keys=_in_direction_order(courier.direction, courier.own_keys, courier.peer_keys),
+                above=above,
+            )
         )
-        above, sent = stored_by_peer, 0
-        while True:
-            found = await courier.call(functools.partial(job, above=above))
-            assert isinstance(found, _Resendable)
-            for number, damage in found.damaged:
-                self._alarm(
-                    AlarmKind.RECORD,
-                    f"stored checkpoint {number} is damaged: {damage}",
-                    "stored checkpoint damaged; not sent again",
-                    number=number,
-                    error=damage,
-                )
-            await self._send_paced([CheckpointResend(c.encode()) for c in found.checkpoints])
-            sent += len(found.checkpoints)
-            if found.last is None:
-                break
-            above = found.last
-        if sent:
+        assert isinstance(found, _Resendable)
+        for number, damage in found.damaged:
+            self._alarm(
+                AlarmKind.RECORD,
+                f"stored checkpoint {number} is damaged: {damage}",
+                "stored checkpoint damaged; not sent again",
+                number=number,
+                error=damage,
+            )
+        await self._send_paced([CheckpointResend(c.encode()) for c in found.checkpoints])
+        self._backlog = found.last
+        if found.checkpoints:
             log_event(
                 _log,
                 logging.INFO,
                 "checkpoints sent again",
                 peer=self.peer,
-                after=stored_by_peer,
-                count=sent,
+                after=above,
+                count=len(found.checkpoints),
+                more=found.last is not None,
             )
-        return sent
+        return len(found.checkpoints)
 
     def _propose(self, heads: tuple[ChainRef, ChainRef]) -> int | None:
         """Send the next proposal; return its number, or None when none is left."""
@@ -266,7 +277,8 @@ class Checkpointing:
         elif isinstance(event, CountersignWanted):
             ours = await self._sign(event.body.sign)
             checkpoint, frame = self._steps.countersign(event.body, event.theirs, ours)
-            if not await self._store(checkpoint):  # another holds its number: alarmed
+            if not await asyncio.shield(self._store(checkpoint)):
+                self._fail_waiting(checkpoint.body.number)  # another holds it: alarmed
                 return
             crashpoint("checkpoint.after_commit")
             self._fixed = checkpoint.body.heads
@@ -292,6 +304,16 @@ class Checkpointing:
             self._declined(event)
         else:
             assert_never(event)
+
+    def _fail_waiting(self, number: int) -> None:
+        """Our proposal ``number`` was not stored: the operators waiting for it hear so."""
+        waiting = self._waiting.pop(number, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_exception(
+                LineUnavailableError(
+                    f"checkpoint {number} was not stored: the store holds another with its number"
+                )
+            )
 
     def _declined(self, event: CheckpointDeclined) -> None:
         if event.alarm is None:
@@ -399,6 +421,8 @@ def _resendable(
         body = checkpoint.body
         if (body.line_id, body.proposer, body.number) != (line_id, proposer, number):
             damaged.append((number, "it is another checkpoint's"))
+        elif not body.cosigned_at_ms:
+            damaged.append((number, "it was never co-signed"))
         elif not checkpoint.verify(keys):
             damaged.append((number, "its signatures do not verify"))
         else:

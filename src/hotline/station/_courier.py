@@ -125,7 +125,8 @@ class Courier:
             raise LineUnavailableError(f"the line to {self.peer} is not up")
         if not run.synced:  # resends still going out, a recovery, or stores that disagree
             raise LineUnavailableError(
-                f"the line to {self.peer} is up but not synced yet (see hotline status)"
+                f"the line to {self.peer} is up but not synced yet: ask again in a moment"
+                " (if it lasts, see hotline alarms)"
             )
         try:
             return await asyncio.wait_for(run.propose_checkpoint(), timeout)
