@@ -33,7 +33,6 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
 
 from hotline.constants import MAX_AWAITING_COUNTERSIGN
 from hotline.record import (
@@ -55,8 +54,6 @@ from ._frames import (
     CheckpointProposal,
     CheckpointResend,
 )
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +169,7 @@ class Checkpoints:
     ) -> tuple[Checkpoint, Frame]:
         """Return the complete checkpoint (to store) and the counter-signature to send."""
         frame = CheckpointCountersign(body.proposer, body.number, ours)
-        return Checkpoint(body, self._ordered(ours, theirs)), frame
-
-    def _ordered(self, ours: _T, theirs: _T) -> tuple[_T, _T]:
-        """Ours and the peer's (signatures, keys) in direction order (direction 0's first)."""
-        return (ours, theirs) if self._direction is Direction.FIRST else (theirs, ours)
+        return Checkpoint(body, self._direction.ordered(ours, theirs)), frame
 
     # --- Co-signing ----------------------------------------------------------------------------
     def cosign(self, body: CheckpointBody, ours: HybridSignature) -> Frame:
@@ -245,7 +238,7 @@ class Checkpoints:
             )
         if body.number <= self._resent_above:
             return CheckpointDeclined(f"checkpoint {body.number} sent again out of order", "record")
-        if not checkpoint.verify(self._ordered(self._own_keys, self._peer_keys)):
+        if not checkpoint.verify(self._direction.ordered(self._own_keys, self._peer_keys)):
             return CheckpointDeclined(f"checkpoint {body.number} sent again is forged", "record")
         self._resent_above = body.number
         return CheckpointResent(checkpoint)
@@ -298,4 +291,4 @@ class Checkpoints:
             return CheckpointDeclined(
                 f"the counter-signature of {frame.number} is forged", "record"
             )
-        return CheckpointComplete(Checkpoint(body, self._ordered(ours, frame.signature)))
+        return CheckpointComplete(Checkpoint(body, self._direction.ordered(ours, frame.signature)))

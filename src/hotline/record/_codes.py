@@ -7,6 +7,9 @@ Each is one byte on the wire; a value outside its table is refused as an *unknow
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 
 class Direction(enum.IntEnum):
@@ -23,6 +26,11 @@ class Direction(enum.IntEnum):
     def other(self) -> Direction:
         """The opposite direction: the one this direction's sender receives."""
         return Direction(1 - self)
+
+    def ordered(self, ours: _T, theirs: _T) -> tuple[_T, _T]:
+        """``ours`` (of this direction's station) and ``theirs`` in direction order, direction
+        0's first: how heads and signatures are laid out in checkpoints."""
+        return (ours, theirs) if self is Direction.FIRST else (theirs, ours)
 
 
 def direction_of(sender: bytes, receiver: bytes) -> Direction:

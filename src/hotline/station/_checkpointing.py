@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Final, Protocol, TypeVar, assert_never
+from typing import Final, Protocol, assert_never
 
 from hotline.api import LineUnavailableError
 from hotline.constants import CHECKPOINT_INTERVAL, CHECKPOINT_RESEND_STEP, CLOCK_SKEW_BOUND_MS
@@ -52,7 +52,6 @@ from hotline.watch import AlarmKind
 from ._crashpoints import crashpoint
 
 _log = logging.getLogger("hotline.delivery")
-_K = TypeVar("_K")
 
 #: The frames this adapter takes.
 CHECKPOINT_FRAMES: Final = (
@@ -223,7 +222,7 @@ class Checkpointing:
                 _resendable,
                 line_id=courier.line_id,
                 proposer=courier.direction,
-                keys=_in_direction_order(courier.direction, courier.own_keys, courier.peer_keys),
+                keys=courier.direction.ordered(courier.own_keys, courier.peer_keys),
                 above=above,
             )
         )
@@ -393,10 +392,6 @@ class _Resendable:
     checkpoints: list[Checkpoint]
     damaged: list[tuple[int, str]]
     last: int | None
-
-
-def _in_direction_order(direction: Direction, ours: _K, theirs: _K) -> tuple[_K, _K]:
-    return (ours, theirs) if direction is Direction.FIRST else (theirs, ours)
 
 
 def _resendable(

@@ -294,9 +294,7 @@ class SessionRun:
 
     def _heads(self) -> tuple[ChainRef, ChainRef]:
         """The latest stored envelope of each direction, in direction order."""
-        if self.courier.direction is Direction.FIRST:
-            return self._own_tip, self._peer_tip
-        return self._peer_tip, self._own_tip
+        return self.courier.direction.ordered(self._own_tip, self._peer_tip)
 
     def _alarm_halted(self, book: LineBook) -> None:
         for which, nack in (("out", book.halted_out), ("in", book.halted_in)):
